@@ -1,0 +1,153 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from stations.models import Station
+from tariffs.models import VehicleKind
+
+
+class Vendor(models.TextChoices):
+    """Vendor clouds that run our chargers; the code is the key of the adapter registry."""
+
+    TOMDA = "tomda", _("Tomda")
+    WANZHUANG = "wanzhuang", _("Wanzhuang")
+
+
+class CurrentType(models.TextChoices):
+    AC = "ac", _("AC")
+    DC = "dc", _("DC")
+    AC_DC = "ac_dc", _("AC/DC")
+
+
+class ConnectorStatus(models.TextChoices):
+    """The one vocabulary for charger and connector state; vendor codes are mapped to it at the edge."""
+
+    OFFLINE = "offline", _("Offline")
+    FREE = "free", _("Free")
+    OCCUPIED = "occupied", _("Occupied")
+    CHARGING = "charging", _("Charging")
+    BOOKED = "booked", _("Booked")
+    FAULT = "fault", _("Fault")
+    MAINTENANCE = "maintenance", _("Maintenance")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class ParkingStatus(models.TextChoices):
+    UNKNOWN = "unknown", _("Unknown")
+    FREE = "free", _("Free")
+    OCCUPIED = "occupied", _("Occupied")
+
+
+class Charger(models.Model):
+    station = models.ForeignKey(
+        Station, on_delete=models.PROTECT, related_name="chargers", verbose_name=_("station")
+    )
+    vendor = models.CharField(_("vendor"), max_length=16, choices=Vendor.choices)
+    serial = models.CharField(_("vendor serial"), max_length=64, help_text=_("The vendor's serial number."))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    kind = models.CharField(_("vehicle kind"), max_length=8, choices=VehicleKind.choices)
+    current_type = models.CharField(_("current type"), max_length=8, choices=CurrentType.choices)
+    rated_power_w = models.PositiveIntegerField(_("rated power (W)"), default=0)
+    device_type_code = models.CharField(_("vendor device type"), max_length=64, blank=True)
+    device_type_name = models.CharField(_("vendor device type name"), max_length=100, blank=True)
+    model = models.CharField(_("model"), max_length=64, blank=True)
+    hardware_version = models.CharField(_("hardware version"), max_length=64, blank=True)
+    firmware_version = models.CharField(_("firmware version"), max_length=64, blank=True)
+    communication_type = models.CharField(
+        _("communication type"), max_length=16, blank=True, help_text=_("ETHERNET, WIFI, GPRS, 4G, ...")
+    )
+    online = models.BooleanField(_("online"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ConnectorStatus.choices, default=ConnectorStatus.UNKNOWN
+    )
+    vendor_status = models.CharField(_("vendor status"), max_length=32, blank=True)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("charger")
+        verbose_name_plural = _("chargers")
+        ordering = ["station", "serial"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "serial"], name="charger_unique_vendor_serial"),
+        ]
+        indexes = [models.Index(fields=["status", "online"], name="charger_status_online_idx")]
+
+    def __str__(self):
+        return self.name or f"{self.get_vendor_display()} {self.serial}"
+
+
+class Connector(models.Model):
+    charger = models.ForeignKey(
+        Charger, on_delete=models.CASCADE, related_name="connectors", verbose_name=_("charger")
+    )
+    number = models.PositiveSmallIntegerField(_("connector number"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ConnectorStatus.choices, default=ConnectorStatus.UNKNOWN
+    )
+    vendor_status = models.CharField(_("vendor status"), max_length=32, blank=True)
+    parking_status = models.CharField(
+        _("parking status"), max_length=16, choices=ParkingStatus.choices, default=ParkingStatus.UNKNOWN
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("connector")
+        verbose_name_plural = _("connectors")
+        ordering = ["charger", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["charger", "number"], name="connector_unique_number"),
+        ]
+        indexes = [models.Index(fields=["status"], name="connector_status_idx")]
+
+    def __str__(self):
+        return f"{self.charger} #{self.number}"
+
+
+class EventSource(models.TextChoices):
+    CHARGER = "charger", _("Charger")
+    PLUG = "plug", _("Connector")
+    SERVER = "server", _("Platform")
+
+
+class EventState(models.TextChoices):
+    HAPPENING = "happening", _("Happening")
+    IGNORED = "ignored", _("Ignored")
+    HANDLED = "handled", _("Handled")
+    RECOVERED = "recovered", _("Recovered")
+
+
+class ChargerEvent(models.Model):
+    """An alarm or fault a charger reported (Tomda §5.5.2), as the vendor described it."""
+
+    charger = models.ForeignKey(
+        Charger, on_delete=models.CASCADE, related_name="events", verbose_name=_("charger")
+    )
+    connector = models.ForeignKey(
+        Connector,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("connector"),
+    )
+    source = models.CharField(_("source"), max_length=16, choices=EventSource.choices)
+    code = models.CharField(_("event code"), max_length=64)
+    name = models.CharField(_("event name"), max_length=100, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=EventState.choices)
+    device_time = models.DateTimeField(_("device time"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("charger event")
+        verbose_name_plural = _("charger events")
+        ordering = ["-device_time", "-id"]
+        indexes = [
+            models.Index(fields=["-device_time", "-id"], name="event_time_idx"),
+            models.Index(fields=["charger", "-device_time"], name="event_charger_time_idx"),
+            models.Index(fields=["state", "-device_time"], name="event_state_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.get_state_display()}"

@@ -1,0 +1,199 @@
+"""The contract between the domain and the vendor clouds, and the registry of adapters.
+
+Domain code never imports `integrations`. It asks the registry for the adapter of a charger's vendor
+and calls the operations below; `integrations` registers one adapter per vendor at start-up
+(`IntegrationsConfig.ready`). An adapter overrides the operations its vendor offers; the rest raise
+`VendorOperationNotSupported`, so an operator is told plainly that the vendor cannot do it.
+
+Values crossing the contract are in the house units: money in fen, energy in Wh, power in W,
+voltage in 0.1 V, current in 0.1 A, aware datetimes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ChargeStrategy(models.TextChoices):
+    """How a session ends by itself; the parameter's unit depends on the strategy."""
+
+    TIME = "time", _("By time (minutes)")
+    AMOUNT = "amount", _("By amount (fen)")
+    ENERGY = "energy", _("By energy (Wh)")
+    FULL = "full", _("Until full")
+
+
+class VendorError(Exception):
+    """A vendor refused or failed an operation. `code` is the vendor's own code, kept for people."""
+
+    def __init__(self, message: str, *, vendor: str = "", code: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.vendor = vendor
+        self.code = code
+
+    def __str__(self):
+        return f"[{self.code}] {self.message}" if self.code else self.message
+
+
+class VendorUnavailable(VendorError):
+    """The vendor could not be reached or did not answer in time: the outcome of a command is unknown."""
+
+
+class VendorOperationNotSupported(VendorError):
+    """The vendor's interface has no such operation."""
+
+
+class VendorNotConfigured(VendorError):
+    """No adapter is registered for the vendor, or its settings are missing."""
+
+
+@dataclass(frozen=True)
+class ConnectorInfo:
+    number: int
+    vendor_status: str
+    status: str  # chargers.models.ConnectorStatus value
+
+
+@dataclass(frozen=True)
+class ChargerInfo:
+    """A charger as the vendor describes it, already mapped to our vocabulary."""
+
+    serial: str
+    online: bool
+    vendor_status: str
+    status: str  # chargers.models.ConnectorStatus value
+    device_type_code: str = ""
+    device_type_name: str = ""
+    model: str = ""
+    hardware_version: str = ""
+    firmware_version: str = ""
+    communication_type: str = ""
+    connectors: tuple[ConnectorInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class StartCommand:
+    order_no: str
+    serial: str
+    connector_number: int
+    kind: str  # tariffs.models.VehicleKind value
+    strategy: str  # ChargeStrategy value
+    strategy_param: int  # minutes, fen, Wh or 0, by strategy
+    balance_fen: int | None = None
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """A session's progress as the vendor reports it."""
+
+    order_no: str
+    vendor_status: str
+    status: str  # orders' OrderStatus value, mapped by the adapter
+    serial: str
+    connector_number: int
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    charge_seconds: int = 0
+    park_seconds: int = 0
+    energy_wh: int = 0
+    cost_fen: int | None = None
+    vendor_order_id: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class VendorAdapter:
+    """Operations the vendor documents offer. Subclasses set `code` and override what they support."""
+
+    code: str = ""
+
+    def _unsupported(self, operation: str):
+        raise VendorOperationNotSupported(
+            _("%(vendor)s does not support %(operation)s.") % {"vendor": self.code, "operation": operation},
+            vendor=self.code,
+        )
+
+    # Devices
+    def charger_list(self) -> Iterable[ChargerInfo]:
+        self._unsupported("charger_list")
+
+    def charger_detail(self, *, serial: str) -> ChargerInfo:
+        self._unsupported("charger_detail")
+
+    def charger_register(self, *, serial: str) -> None:
+        self._unsupported("charger_register")
+
+    def charger_reboot(self, *, serial: str) -> None:
+        self._unsupported("charger_reboot")
+
+    def connector_fault_set(self, *, serial: str, connector_number: int, faulty: bool) -> None:
+        self._unsupported("connector_fault_set")
+
+    # Sessions
+    def session_start(self, *, command: StartCommand) -> SessionState | None:
+        self._unsupported("session_start")
+
+    def session_stop(self, *, order_no: str, serial: str, connector_number: int) -> None:
+        self._unsupported("session_stop")
+
+    def session_query(self, *, order_no: str, serial: str, connector_number: int) -> SessionState:
+        self._unsupported("session_query")
+
+    def reservation_create(self, *, order_no: str, serial: str, connector_number: int) -> None:
+        self._unsupported("reservation_create")
+
+    def reservation_cancel(self, *, order_no: str) -> None:
+        self._unsupported("reservation_cancel")
+
+    # Tariffs and stations (arguments are tariffs/stations model instances)
+    def tariff_push(self, *, template, serials: Iterable[str]) -> None:
+        self._unsupported("tariff_push")
+
+    def station_push(self, *, station) -> None:
+        self._unsupported("station_push")
+
+
+AdapterFactory = Callable[[], VendorAdapter]
+
+
+class VendorRegistry:
+    """Vendor code → adapter factory. Filled once at start-up; read from any thread."""
+
+    def __init__(self):
+        self._factories: dict[str, AdapterFactory] = {}
+        self._lock = threading.Lock()
+
+    def register(self, code: str, factory: AdapterFactory) -> None:
+        with self._lock:
+            if code in self._factories and self._factories[code] is not factory:
+                raise ValueError(f"An adapter for vendor {code!r} is already registered.")
+            self._factories[code] = factory
+
+    def unregister(self, code: str) -> None:
+        with self._lock:
+            self._factories.pop(code, None)
+
+    def codes(self) -> list[str]:
+        return sorted(self._factories)
+
+    def get(self, code: str) -> VendorAdapter:
+        factory = self._factories.get(code)
+        if factory is None:
+            raise VendorNotConfigured(
+                _("No adapter is configured for vendor %(vendor)s.") % {"vendor": code}, vendor=code
+            )
+        return factory()
+
+
+registry = VendorRegistry()
+
+
+def vendor_adapter_for(charger) -> VendorAdapter:
+    """The adapter that speaks to this charger's vendor cloud."""
+    return registry.get(charger.vendor)

@@ -1,0 +1,311 @@
+"""A believable operator for demos and manual testing: two cities, both vendors, a week of orders.
+
+Everything is keyed on stable codes and deterministic random numbers, so running the seed again
+changes nothing that exists and only fills what is missing.
+"""
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from chargers.models import (
+    Charger,
+    ChargerEvent,
+    Connector,
+    ConnectorStatus,
+    CurrentType,
+    EventSource,
+    EventState,
+    Vendor,
+)
+from chargers.vendor import ChargeStrategy
+from orders.models import CloseReason, Order, OrderSample, OrderStatus, Partner
+from stations.models import Station, StationAccess, StationStatus
+from tariffs.models import TariffDetail, TariffTemplate, TimeInterval, VehicleKind
+from tariffs.pricing import duration_fee_fen, fee_fen
+from tariffs.selectors import tariff_template_snapshot
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+DAYS = 7
+
+# Shenzhen-like time of use: (end hh:mm as minutes, interval, electricity, service) in 0.0001 yuan/kWh.
+EV_PERIODS = [
+    (8 * 60, TimeInterval.VALLEY, 3100, 6000),
+    (10 * 60, TimeInterval.PLAIN, 6700, 6000),
+    (11 * 60, TimeInterval.PEAK, 10500, 6000),
+    (12 * 60, TimeInterval.CUSP, 12600, 6000),
+    (14 * 60, TimeInterval.PLAIN, 6700, 6000),
+    (15 * 60, TimeInterval.PEAK, 10500, 6000),
+    (17 * 60, TimeInterval.CUSP, 12600, 6000),
+    (19 * 60, TimeInterval.PEAK, 10500, 6000),
+    (24 * 60, TimeInterval.PLAIN, 6700, 6000),
+]
+# E-bike power tiers: (upper bound W, price per hour in 0.0001 yuan).
+EBIKE_TIERS = [(150, 4000), (300, 5000), (450, 6000), (600, 7000)]
+
+
+@dataclass(frozen=True)
+class ChargerSpec:
+    vendor: str
+    serial: str
+    name: str
+    kind: str
+    current_type: str
+    rated_power_w: int
+    device_type_code: str
+    device_type_name: str
+    connectors: int
+
+
+STATIONS = [
+    # code, name, kind, city, address, lon, lat, chargers
+    (
+        "SZ-NS-001", "深圳南山科技园充电站", VehicleKind.EV, "440300", "深圳市南山区科技园科发路 8 号",
+        "113.953146", "22.543280",
+        [
+            ChargerSpec(Vendor.TOMDA, "1012300001", "1 号交流桩", VehicleKind.EV, CurrentType.AC, 7000,
+                        "TOMDA_EV7K_T4", "7KW 电动汽车", 1),
+            ChargerSpec(Vendor.TOMDA, "1012300002", "2 号交流桩", VehicleKind.EV, CurrentType.AC, 7000,
+                        "TOMDA_EV7K_T4", "7KW 电动汽车", 1),
+            ChargerSpec(Vendor.TOMDA, "1012300003", "3 号双枪桩", VehicleKind.EV, CurrentType.AC, 14000,
+                        "TOMDA_EV14K_T6", "电动汽车双枪交流", 2),
+        ],
+    ),
+    (
+        "SZ-FT-002", "深圳福田会展中心充电站", VehicleKind.EV, "440300", "深圳市福田区福华三路 111 号",
+        "114.059560", "22.532910",
+        [
+            ChargerSpec(Vendor.WANZHUANG, "19285526", "A01 汽车慢充桩", VehicleKind.EV, CurrentType.AC, 7000,
+                        "13", "汽车慢充桩", 1),
+            ChargerSpec(Vendor.WANZHUANG, "19285527", "A02 汽车慢充桩", VehicleKind.EV, CurrentType.AC, 7000,
+                        "13", "汽车慢充桩", 1),
+            ChargerSpec(Vendor.TOMDA, "1012300004", "A03 广告机桩", VehicleKind.EV, CurrentType.AC, 7000,
+                        "TOMDA_EV7K_T3", "7KW 电动汽车广告机", 1),
+        ],
+    ),
+    (
+        "SZ-BA-003", "深圳宝安西乡电单车充电点", VehicleKind.EBIKE, "440300", "深圳市宝安区西乡街道宝源路 20 号",
+        "113.866840", "22.578150",
+        [
+            ChargerSpec(Vendor.TOMDA, "1012310001", "1 号电单车充电桩", VehicleKind.EBIKE, CurrentType.AC, 6000,
+                        "TOMDA_EB10_T1", "10 路电动单车", 10),
+        ],
+    ),
+    (
+        "GZ-TH-001", "广州天河体育中心充电站", VehicleKind.EV, "440100", "广州市天河区天河路 299 号",
+        "113.324520", "23.139040",
+        [
+            ChargerSpec(Vendor.TOMDA, "1012300101", "B01 双枪桩", VehicleKind.EV, CurrentType.AC, 14000,
+                        "TOMDA_EV14K_T6", "电动汽车双枪交流", 2),
+            ChargerSpec(Vendor.WANZHUANG, "19286001", "B02 汽车交流插座桩", VehicleKind.EV, CurrentType.AC, 7000,
+                        "12", "汽车交流插座桩", 1),
+        ],
+    ),
+    (
+        "GZ-HZ-002", "广州海珠江南西电单车充电点", VehicleKind.EBIKE, "440100", "广州市海珠区江南西路 48 号",
+        "113.270810", "23.095390",
+        [
+            ChargerSpec(Vendor.WANZHUANG, "19287001", "1 号电量慢充款", VehicleKind.EBIKE, CurrentType.AC, 6000,
+                        "2", "电量慢充款", 10),
+        ],
+    ),
+]
+
+PARTNERS = [("MA5DEMO01", "畅行出行平台"), ("MA5DEMO02", "蓝鲸车队")]
+PLATES = ["粤B", "粤A", "粤S", "湘A", "赣B"]
+
+
+def _templates():
+    ev, _ = TariffTemplate.objects.get_or_create(
+        external_id="DEMO-EV-TOU",
+        defaults={"name": "深圳工商业分时电价", "kind": VehicleKind.EV, "min_balance_fen": 1000},
+    )
+    if not ev.details.exists():
+        TariffDetail.objects.bulk_create(
+            TariffDetail(template=ev, position=i, end_minute=end, interval=interval,
+                         electricity_price_e4=elec, service_price_e4=service)
+            for i, (end, interval, elec, service) in enumerate(EV_PERIODS, start=1)
+        )
+    ebike, _ = TariffTemplate.objects.get_or_create(
+        external_id="DEMO-EBIKE-POWER",
+        defaults={"name": "电单车功率分档", "kind": VehicleKind.EBIKE, "free_charge_seconds": 180},
+    )
+    if not ebike.details.exists():
+        TariffDetail.objects.bulk_create(
+            TariffDetail(template=ebike, position=i, power_upper_w=upper,
+                         electricity_price_e4=price, service_price_e4=0)
+            for i, (upper, price) in enumerate(EBIKE_TIERS, start=1)
+        )
+    return {VehicleKind.EV: ev, VehicleKind.EBIKE: ebike}
+
+
+def _stations(templates):
+    connectors = []
+    for code, name, kind, city, address, lon, lat, chargers in STATIONS:
+        station, _ = Station.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name, "kind": kind, "status": StationStatus.WORKING, "access": StationAccess.PUBLIC,
+                "city_code": city, "address": address, "longitude": Decimal(lon), "latitude": Decimal(lat),
+                "service_hours": "00:00-24:00", "service_phone": "400-800-1234",
+                "parking_fee": "充电车辆停车 2 小时内免费" if kind == VehicleKind.EV else "",
+                "guide": "从正门进入后右转，充电区在地面停车场东侧。",
+                "tariff_template": templates[kind],
+            },
+        )
+        for spec in chargers:
+            charger, _ = Charger.objects.get_or_create(
+                vendor=spec.vendor, serial=spec.serial,
+                defaults={
+                    "station": station, "name": spec.name, "kind": spec.kind, "current_type": spec.current_type,
+                    "rated_power_w": spec.rated_power_w, "device_type_code": spec.device_type_code,
+                    "device_type_name": spec.device_type_name, "communication_type": "GPRS",
+                    "firmware_version": "V2.3.1", "hardware_version": "H1.0", "online": True,
+                    "status": ConnectorStatus.FREE, "vendor_status": "FREE" if spec.vendor == Vendor.TOMDA else "0",
+                    "last_seen_at": timezone.now(),
+                },
+            )
+            for number in range(1, spec.connectors + 1):
+                connector, _ = Connector.objects.get_or_create(
+                    charger=charger, number=number,
+                    defaults={"status": ConnectorStatus.FREE, "name": f"{number} 号枪"
+                              if spec.kind == VehicleKind.EV else f"{number} 号插座",
+                              "vendor_status": charger.vendor_status},
+                )
+                connectors.append(connector)
+    return connectors
+
+
+def _ev_fees(rows, deltas):
+    """Electricity and service fees for (device time, Wh) slices, each slice in the period it ended in."""
+    energy_by_row = {}
+    for moment, wh in deltas:
+        local = moment.astimezone(BEIJING)
+        minute = local.hour * 60 + local.minute
+        row = next(r for r in rows if minute < r.end_minute)
+        energy_by_row[row] = energy_by_row.get(row, 0) + wh
+    electricity = sum(fee_fen(wh=wh, price_e4=row.electricity_price_e4) for row, wh in energy_by_row.items())
+    service = sum(fee_fen(wh=wh, price_e4=row.service_price_e4) for row, wh in energy_by_row.items())
+    return electricity, service
+
+
+def _session(rng, connector, day_start, slot, partners, template, rows):
+    """One finished session on `connector`: its order and its samples (not yet saved)."""
+    charger = connector.charger
+    ev = charger.kind == VehicleKind.EV
+    start = day_start + dt.timedelta(minutes=rng.randrange(slot * 8 * 60, (slot + 1) * 8 * 60 - 200))
+    if ev:
+        minutes = rng.randrange(40, 180)
+        power = rng.randrange(5200, 7001)
+        step = 5
+    else:
+        minutes = rng.randrange(90, 300)
+        power = rng.randrange(80, 560)
+        step = 10
+    end = start + dt.timedelta(minutes=minutes)
+    order_no = f"{start.astimezone(BEIJING):%Y%m%d%H%M%S}{rng.randrange(1_000_000):06d}"
+    samples, deltas = [], []
+    energy = 0
+    soc = rng.randrange(12, 45)
+    previous = start
+    for offset in range(step, minutes + 1, step):
+        moment = start + dt.timedelta(minutes=offset)
+        wh = power * (moment - previous).seconds // 3600
+        energy += wh
+        deltas.append((moment, wh))
+        previous = moment
+        if ev:
+            soc = min(100, soc + rng.randrange(1, 4))
+        voltage = 2200 + rng.randrange(-40, 40) if charger.current_type == CurrentType.AC else 3800
+        samples.append(OrderSample(
+            device_time=moment, voltage_dv=voltage, current_da=power * 100 // voltage,
+            power_w=power, energy_wh=energy, soc=soc if ev else None,
+        ))
+    if ev:
+        electricity, service = _ev_fees(rows, deltas)
+        close = CloseReason.FULL if soc >= 100 else rng.choice([CloseReason.USER_STOP, CloseReason.REMOTE_STOP])
+    else:
+        tier = next((r for r in rows if power <= r.power_upper_w), rows[-1])
+        billed = max(0, minutes * 60 - template.free_charge_seconds)
+        electricity, service = duration_fee_fen(seconds=billed, price_e4_per_hour=tier.electricity_price_e4), 0
+        close = rng.choice([CloseReason.TIME_REACHED, CloseReason.FULL, CloseReason.UNPLUGGED])
+    partner = rng.choice(partners)
+    order = Order(
+        order_no=order_no, partner=partner, partner_order_no=f"{partner.org_code}-{order_no}",
+        driver_id=f"U{rng.randrange(10**7):07d}", station=charger.station, charger=charger, connector=connector,
+        strategy=ChargeStrategy.FULL if ev else ChargeStrategy.TIME,
+        strategy_param=0 if ev else (minutes // 60 + 1) * 60,
+        authorized_amount_fen=10_000 if ev else 500, status=OrderStatus.SETTLED, vendor_status="CLOSED",
+        started_at=start, ended_at=end, charge_seconds=minutes * 60, park_seconds=minutes * 60 + 300,
+        energy_wh=energy, electricity_fee_fen=electricity, service_fee_fen=service,
+        total_fee_fen=electricity + service, soc=soc if ev else None,
+        plate=f"{rng.choice(PLATES)}{rng.randrange(10000, 99999)}D" if ev else "",
+        mobile=f"138{rng.randrange(10**8):08d}", close_reason=close,
+        tariff_snapshot=tariff_template_snapshot(template=template),
+    )
+    return order, samples
+
+
+def _orders(connectors, partners, today):
+    created = 0
+    by_template = {}
+    for connector in connectors:
+        template = connector.charger.station.tariff_template
+        if template.pk not in by_template:
+            by_template[template.pk] = list(template.details.order_by("position"))
+        rows = by_template[template.pk]
+        for day in range(DAYS, 0, -1):
+            day_start = dt.datetime.combine(today - dt.timedelta(days=day), dt.time(), tzinfo=BEIJING)
+            rng = random.Random(f"{connector.charger.serial}/{connector.number}/{day_start:%Y%m%d}")
+            for slot in rng.sample(range(3), k=rng.randrange(1, 4)):
+                order, samples = _session(rng, connector, day_start, slot, partners, template, rows)
+                if Order.objects.filter(order_no=order.order_no).exists():
+                    continue
+                order.save()
+                # created_at follows the session, as if the order had been placed at its start.
+                Order.objects.filter(pk=order.pk).update(created_at=order.started_at)
+                for sample in samples:
+                    sample.order = order
+                OrderSample.objects.bulk_create(samples)
+                created += 1
+    return created
+
+
+def _events(connectors):
+    faulty = next(c for c in connectors if c.charger.serial == "1012310001" and c.number == 7)
+    if ChargerEvent.objects.filter(charger=faulty.charger).exists():
+        return
+    now = timezone.now()
+    ChargerEvent.objects.create(
+        charger=faulty.charger, connector=faulty, source=EventSource.PLUG, code="TOMDA_EBIKE_FAULT_LEAK_CURRENT",
+        name="漏电流过高", state=EventState.HAPPENING, device_time=now - dt.timedelta(hours=3),
+    )
+    ChargerEvent.objects.create(
+        charger=faulty.charger, source=EventSource.CHARGER, code="TOMDA_EBIKE_FAULT_TEMPERATURE_UPLIMIT",
+        name="温度过高", state=EventState.RECOVERED, device_time=now - dt.timedelta(days=2, hours=5),
+    )
+    Connector.objects.filter(pk=faulty.pk).update(
+        status=ConnectorStatus.FAULT, vendor_status="FAULT", status_changed_at=now - dt.timedelta(hours=3)
+    )
+    Charger.objects.filter(serial="19287001").update(
+        online=False, status=ConnectorStatus.OFFLINE, last_seen_at=now - dt.timedelta(hours=6)
+    )
+
+
+@transaction.atomic
+def demo_seed(*, today: dt.date | None = None) -> dict:
+    """Create the demo operator; returns how many orders this run added."""
+    today = today or timezone.localdate(timezone=BEIJING)
+    templates = _templates()
+    connectors = _stations(templates)
+    partners = [
+        Partner.objects.get_or_create(org_code=code, defaults={"name": name})[0] for code, name in PARTNERS
+    ]
+    orders = _orders(connectors, partners, today)
+    _events(connectors)
+    return {"stations": len(STATIONS), "connectors": len(connectors), "orders_created": orders}

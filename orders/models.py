@@ -1,0 +1,166 @@
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from chargers.models import Charger, Connector
+from chargers.vendor import ChargeStrategy
+from stations.models import Station
+
+
+class OrderStatus(models.TextChoices):
+    CREATED = "created", _("Created")
+    BOOKED = "booked", _("Booked")
+    STARTING = "starting", _("Starting")
+    CHARGING = "charging", _("Charging")
+    STOPPING = "stopping", _("Stopping")
+    FINISHED = "finished", _("Finished")
+    SETTLED = "settled", _("Settled")
+    START_FAILED = "start_failed", _("Start failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class CloseReason(models.TextChoices):
+    """Why a session ended, in our words; the vendor's code and text are kept beside it."""
+
+    USER_STOP = "user_stop", _("Stopped by the driver")
+    REMOTE_STOP = "remote_stop", _("Stopped remotely")
+    FULL = "full", _("Battery full")
+    TIME_REACHED = "time_reached", _("Time limit reached")
+    ENERGY_REACHED = "energy_reached", _("Energy limit reached")
+    AMOUNT_REACHED = "amount_reached", _("Amount used up")
+    INSUFFICIENT_BALANCE = "insufficient_balance", _("Insufficient balance")
+    UNPLUGGED = "unplugged", _("Plug disconnected")
+    POWER_LOSS = "power_loss", _("Power loss")
+    DEVICE_FAULT = "device_fault", _("Device fault")
+    START_TIMEOUT = "start_timeout", _("Start timed out")
+    OTHER = "other", _("Other")
+
+
+class Partner(models.Model):
+    """A sales channel through which drivers reach us (a platform with its organisation code)."""
+
+    org_code = models.CharField(_("organisation code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Order(models.Model):
+    """A charging session, from the start request to settlement."""
+
+    order_no = models.CharField(
+        _("order number"),
+        max_length=20,
+        unique=True,
+        help_text=_("Ours: yyyyMMddHHmmss in Beijing time followed by six digits."),
+    )
+    vendor_order_id = models.CharField(_("vendor order id"), max_length=64, blank=True)
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("partner")
+    )
+    partner_order_no = models.CharField(_("partner order number"), max_length=64, blank=True)
+    driver_id = models.CharField(_("driver id"), max_length=64, blank=True)
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="orders", verbose_name=_("station"))
+    charger = models.ForeignKey(Charger, on_delete=models.PROTECT, related_name="orders", verbose_name=_("charger"))
+    connector = models.ForeignKey(
+        Connector, on_delete=models.PROTECT, related_name="orders", verbose_name=_("connector")
+    )
+    strategy = models.CharField(
+        _("charge strategy"), max_length=8, choices=ChargeStrategy.choices, default=ChargeStrategy.FULL
+    )
+    strategy_param = models.PositiveIntegerField(
+        _("strategy parameter"), default=0, help_text=_("Minutes, fen or Wh by strategy; 0 until full.")
+    )
+    authorized_amount_fen = models.PositiveIntegerField(_("authorised amount (fen)"), default=0)
+    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED)
+    vendor_status = models.CharField(_("vendor status"), max_length=32, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    charge_seconds = models.PositiveIntegerField(_("charging time (s)"), default=0)
+    park_seconds = models.PositiveIntegerField(_("parking time (s)"), default=0)
+    energy_wh = models.PositiveIntegerField(_("energy (Wh)"), default=0)
+    electricity_fee_fen = models.PositiveIntegerField(_("electricity fee (fen)"), default=0)
+    service_fee_fen = models.PositiveIntegerField(_("service fee (fen)"), default=0)
+    total_fee_fen = models.PositiveIntegerField(_("total (fen)"), default=0)
+    soc = models.PositiveSmallIntegerField(_("SOC (%)"), null=True, blank=True)
+    plate = models.CharField(_("licence plate"), max_length=16, blank=True)
+    vin = models.CharField(_("VIN"), max_length=17, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    close_reason = models.CharField(_("close reason"), max_length=24, choices=CloseReason.choices, blank=True)
+    vendor_close_code = models.CharField(_("vendor close code"), max_length=64, blank=True)
+    close_reason_text = models.CharField(_("close reason text"), max_length=255, blank=True)
+    tariff_snapshot = models.JSONField(
+        _("tariff snapshot"), default=dict, blank=True, help_text=_("The tariff in force when the session started.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "partner_order_no"],
+                condition=~Q(partner_order_no=""),
+                name="order_unique_partner_order_no",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_fee_fen=F("electricity_fee_fen") + F("service_fee_fen")),
+                name="order_total_is_sum_of_parts",
+            ),
+            models.CheckConstraint(condition=Q(soc__isnull=True) | Q(soc__lte=100), name="order_soc_range"),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(started_at__isnull=False, ended_at__gte=F("started_at")),
+                name="order_end_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="order_created_idx"),
+            models.Index(fields=["status", "-created_at"], name="order_status_created_idx"),
+            models.Index(fields=["station", "-created_at"], name="order_station_created_idx"),
+            models.Index(fields=["started_at"], name="order_started_idx"),
+            models.Index(fields=["vendor_order_id"], name="order_vendor_order_idx"),
+            models.Index(fields=["plate"], name="order_plate_idx"),
+        ]
+
+    def __str__(self):
+        return self.order_no
+
+
+class OrderSample(models.Model):
+    """One progress reading of a session, as the charger reported it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="samples", verbose_name=_("order"))
+    device_time = models.DateTimeField(_("device time"))
+    voltage_dv = models.PositiveIntegerField(_("voltage (0.1 V)"), default=0)
+    current_da = models.PositiveIntegerField(_("current (0.1 A)"), default=0)
+    power_w = models.PositiveIntegerField(_("power (W)"), default=0)
+    energy_wh = models.PositiveIntegerField(_("cumulative energy (Wh)"), default=0)
+    cost_fen = models.PositiveIntegerField(_("cumulative cost (fen)"), null=True, blank=True)
+    soc = models.PositiveSmallIntegerField(_("SOC (%)"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order sample")
+        verbose_name_plural = _("order samples")
+        ordering = ["order", "device_time"]
+        constraints = [
+            models.CheckConstraint(condition=Q(soc__isnull=True) | Q(soc__lte=100), name="sample_soc_range"),
+        ]
+        indexes = [
+            # An order's curve, read in time order.
+            models.Index(fields=["order", "device_time"], name="sample_order_time_idx"),
+            models.Index(fields=["-device_time", "-id"], name="sample_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} @ {self.device_time:%Y-%m-%d %H:%M:%S}"

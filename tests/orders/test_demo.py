@@ -1,0 +1,73 @@
+import datetime as dt
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from chargers.models import Charger, Connector, Vendor
+from orders.demo import demo_seed
+from orders.models import Order, OrderSample, OrderStatus
+from stations.models import Station
+from tariffs.models import TariffTemplate, VehicleKind
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 20)
+
+
+def counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in (TariffTemplate, Station, Charger, Connector, Order, OrderSample)
+    }
+
+
+def test_seed_builds_a_believable_operator():
+    demo_seed(today=TODAY)
+
+    assert set(Station.objects.values_list("city_code", flat=True)) == {"440300", "440100"}
+    assert set(Charger.objects.values_list("vendor", flat=True)) == {Vendor.TOMDA, Vendor.WANZHUANG}
+    assert set(Charger.objects.values_list("kind", flat=True)) == {VehicleKind.EV, VehicleKind.EBIKE}
+    assert TariffTemplate.objects.get(kind=VehicleKind.EV).details.count() >= 4
+    # A week of settled orders, each with its samples, all before the seed day.
+    days = {o.started_at.date() for o in Order.objects.all()}
+    assert len(days) >= 7
+    assert all(o.ended_at.date() <= TODAY for o in Order.objects.all())
+    assert not Order.objects.exclude(status=OrderStatus.SETTLED).exists()
+    assert not Order.objects.filter(samples__isnull=True).exists()
+    for order in Order.objects.all()[:50]:
+        last = order.samples.order_by("device_time").last()
+        assert last.energy_wh == order.energy_wh
+        assert order.total_fee_fen == order.electricity_fee_fen + order.service_fee_fen > 0
+        assert order.tariff_snapshot["external_id"] == order.station.tariff_template.external_id
+
+
+def test_seeding_twice_changes_nothing():
+    demo_seed(today=TODAY)
+    before = counts()
+
+    result = demo_seed(today=TODAY)
+
+    assert result["orders_created"] == 0
+    assert counts() == before
+
+
+def test_seed_command_reports_what_it_did(capsys):
+    call_command("seed_demo")
+
+    assert re.search(r"5 stations, \d+ connectors, \d+ new orders", capsys.readouterr().out)
+
+
+def test_demo_admin_prints_a_working_password_once(client, capsys):
+    call_command("demo_admin")
+    first = capsys.readouterr().out
+    password = re.search(r"Password: (\S+)", first).group(1)
+
+    call_command("demo_admin")
+    second = capsys.readouterr().out
+
+    assert password not in second
+    assert "exists already" in second
+    assert get_user_model().objects.get(username="admin").is_superuser
+    assert client.login(username="admin", password=password)
