@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from stations.models import Station
@@ -67,7 +68,7 @@ class Charger(models.Model):
     class Meta:
         verbose_name = _("charger")
         verbose_name_plural = _("chargers")
-        ordering = ["station", "serial"]
+        ordering = ["station_id", "serial"]
         constraints = [
             models.UniqueConstraint(fields=["vendor", "serial"], name="charger_unique_vendor_serial"),
         ]
@@ -95,9 +96,11 @@ class Connector(models.Model):
     class Meta:
         verbose_name = _("connector")
         verbose_name_plural = _("connectors")
-        ordering = ["charger", "number"]
+        ordering = ["charger_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["charger", "number"], name="connector_unique_number"),
+            # Connectors are numbered from 1; a vendor's "0 for a single-gun charger" is mapped at the edge.
+            models.CheckConstraint(condition=Q(number__gte=1), name="connector_number_from_one"),
         ]
         indexes = [models.Index(fields=["status"], name="connector_status_idx")]
 
@@ -147,6 +150,7 @@ class ChargerEvent(models.Model):
             models.Index(fields=["-device_time", "-id"], name="event_time_idx"),
             models.Index(fields=["charger", "-device_time"], name="event_charger_time_idx"),
             models.Index(fields=["state", "-device_time"], name="event_state_time_idx"),
+            models.Index(fields=["code"], name="event_code_idx"),
         ]
 
     def __str__(self):

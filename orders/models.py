@@ -129,7 +129,10 @@ class Order(models.Model):
             models.Index(fields=["station", "-created_at"], name="order_station_created_idx"),
             models.Index(fields=["started_at"], name="order_started_idx"),
             models.Index(fields=["vendor_order_id"], name="order_vendor_order_idx"),
-            models.Index(fields=["plate"], name="order_plate_idx"),
+            models.Index(fields=["partner_order_no"], name="order_partner_order_no_idx"),
+            models.Index(fields=["driver_id"], name="order_driver_idx"),
+            # Pattern opclass so a plate prefix search (LIKE 'x%') uses the index under any collation.
+            models.Index(fields=["plate"], name="order_plate_idx", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self):
@@ -152,7 +155,7 @@ class OrderSample(models.Model):
     class Meta:
         verbose_name = _("order sample")
         verbose_name_plural = _("order samples")
-        ordering = ["order", "device_time"]
+        ordering = ["order_id", "device_time"]
         constraints = [
             models.CheckConstraint(condition=Q(soc__isnull=True) | Q(soc__lte=100), name="sample_soc_range"),
         ]

@@ -82,7 +82,7 @@ class TariffDetail(models.Model):
     class Meta:
         verbose_name = _("tariff detail")
         verbose_name_plural = _("tariff details")
-        ordering = ["template", "position"]
+        ordering = ["template_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["template", "position"], name="tariff_detail_unique_position"),
             # A row is either a time-of-use period (end minute and interval) or a power tier.

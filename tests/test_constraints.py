@@ -53,6 +53,10 @@ def test_duplicate_connector_number_on_a_charger_is_refused():
     assert Connector.objects.create(charger=ChargerFactory(), number=1).pk
 
 
+def test_connector_numbers_start_at_one():
+    assert refused(lambda: ConnectorFactory(number=0))
+
+
 def test_duplicate_order_number_is_refused():
     order = OrderFactory()
 

@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from chargers.vendor import (
     StartCommand,
@@ -33,8 +34,13 @@ def test_registry_returns_the_adapter_registered_for_a_vendor_code():
     assert reg.codes() == ["acme"]
 
 
-def test_an_unregistered_vendor_is_a_clear_error():
-    with pytest.raises(VendorNotConfigured, match="No adapter is configured for vendor nobody"):
+def test_an_unregistered_vendor_is_a_clear_error_in_the_operators_language():
+    with (
+        translation.override("en"),
+        pytest.raises(VendorNotConfigured, match="No adapter is configured for vendor nobody"),
+    ):
+        VendorRegistry().get("nobody")
+    with translation.override("zh-hans"), pytest.raises(VendorNotConfigured, match="厂商 nobody 尚未配置对接适配器"):
         VendorRegistry().get("nobody")
 
 
@@ -49,7 +55,11 @@ def test_registering_a_second_adapter_for_a_vendor_is_refused():
 def test_operations_the_vendor_lacks_say_so():
     adapter = RebootOnly()
     command = StartCommand(
-        order_no="20261121120000000001", serial="X1", connector_number=1, kind="ev", strategy="full",
+        order_no="20261121120000000001",
+        serial="X1",
+        connector_number=1,
+        kind="ev",
+        strategy="full",
         strategy_param=0,
     )
 

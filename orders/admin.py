@@ -1,0 +1,231 @@
+import json
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from chargers.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
+from chargers.vendor import ChargeStrategy
+from orders.models import Order, OrderSample, Partner
+from tariffs.units import format_duration, format_fen, format_tenths, format_wh
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "org_code", "enabled", "created_at")
+    list_filter = ("enabled",)
+    search_fields = ("name", "org_code")
+    readonly_fields = ("created_at",)
+    fields = ("name", "org_code", "enabled", "created_at")
+
+
+class SampleDisplayMixin:
+    """Columns of a progress reading in display units, shared by the inline and the changelist."""
+
+    @admin.display(description=_("voltage (V)"))
+    def voltage(self, obj):
+        return format_tenths(obj.voltage_dv)
+
+    @admin.display(description=_("current (A)"))
+    def current(self, obj):
+        return format_tenths(obj.current_da)
+
+    @admin.display(description=_("cumulative energy (kWh)"))
+    def energy(self, obj):
+        return format_wh(obj.energy_wh)
+
+    @admin.display(description=_("cumulative cost (yuan)"))
+    def cost(self, obj):
+        return format_fen(obj.cost_fen)
+
+
+class OrderSampleInline(SampleDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
+    """The session's progress curve, read-only.
+
+    A long session has a thousand readings or more and each row of a read-only inline costs about a
+    millisecond to render, so beyond `max_shown` rows the inline thins them evenly, always keeping
+    the first and the last; the order's "samples" field links to all of them.
+    """
+
+    model = OrderSample
+    fields = ("device_time", "voltage", "current", "power_w", "energy", "cost", "soc", "received_at")
+    readonly_fields = fields
+    ordering = ("device_time", "id")
+    extra = 0
+    max_shown = 100
+
+    def thinned_queryset(self, queryset, order):
+        ids = list(queryset.filter(order=order).values_list("pk", flat=True))
+        total, shown = len(ids), self.max_shown
+        if total <= shown:
+            return queryset
+        return queryset.filter(pk__in=[ids[i * (total - 1) // (shown - 1)] for i in range(shown)])
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "order_no",
+        "status",
+        "station",
+        "charger_serial",
+        "connector_number",
+        "partner",
+        "started_at",
+        "energy",
+        "total",
+        "close_reason",
+    )
+    list_select_related = ("station", "charger", "connector", "partner")
+    list_filter = ("status", "strategy", "partner", "station__kind", "close_reason")
+    date_hierarchy = "created_at"
+    # Only exact and prefix lookups, so an index can serve them: the admin's `=` and `^` prefixes
+    # mean iexact/istartswith, i.e. UPPER(column) on PostgreSQL, which no plain index serves.
+    search_fields = (
+        "order_no__exact",
+        "vendor_order_id__exact",
+        "partner_order_no__exact",
+        "driver_id__exact",
+        "plate__startswith",
+    )
+    search_help_text = _("Exact order number, vendor order id, partner order number or driver id; or a plate's start.")
+    ordering = ("-created_at", "-id")
+    # Sorting by any other column would sort the whole table on every page.
+    sortable_by = ("order_no", "started_at")
+    raw_id_fields = ("partner", "station", "charger", "connector")
+    fieldsets = (
+        (
+            _("Identity"),
+            {"fields": ("order_no", "vendor_order_id", "status", "vendor_status", "created_at", "updated_at")},
+        ),
+        (_("Partner and driver"), {"fields": ("partner", "partner_order_no", "driver_id", "mobile")}),
+        (_("Place"), {"fields": ("station", "charger", "connector")}),
+        (_("Strategy"), {"fields": ("strategy", "strategy_parameter", "authorized_amount")}),
+        (
+            _("Progress and money"),
+            {
+                "fields": (
+                    "started_at",
+                    "ended_at",
+                    "charge_time",
+                    "park_time",
+                    "energy",
+                    "soc",
+                    "electricity_fee",
+                    "service_fee",
+                    "total",
+                    "samples",
+                )
+            },
+        ),
+        (_("Vehicle"), {"fields": ("plate", "vin")}),
+        (_("Close"), {"fields": ("close_reason", "vendor_close_code", "close_reason_text")}),
+        (_("Tariff snapshot"), {"fields": ("tariff_snapshot_display",), "classes": ("collapse",)}),
+    )
+    readonly_fields = tuple(field for _title, options in fieldsets for field in options["fields"])
+    inlines = (OrderSampleInline,)
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, OrderSampleInline) and obj is not None and obj.pk is not None:
+            kwargs["queryset"] = inline.thinned_queryset(kwargs["queryset"], obj)
+        return kwargs
+
+    @admin.display(description=_("charger"))
+    def charger_serial(self, obj):
+        return obj.charger.serial
+
+    @admin.display(description=_("connector"))
+    def connector_number(self, obj):
+        return obj.connector.number
+
+    @admin.display(description=_("samples"))
+    def samples(self, obj):
+        total = obj.samples.count()
+        if not total:
+            return None
+        text = ngettext("%(count)d sample", "%(count)d samples", total) % {"count": total}
+        if total > OrderSampleInline.max_shown:
+            text = _("%(all)s, %(shown)d of them evenly spaced below") % {
+                "all": text,
+                "shown": OrderSampleInline.max_shown,
+            }
+        url = f"{reverse('admin:orders_ordersample_changelist')}?{urlencode({'q': obj.order_no})}"
+        return format_html('<a href="{}">{}</a>', url, text)
+
+    @admin.display(description=_("energy (kWh)"))
+    def energy(self, obj):
+        return format_wh(obj.energy_wh)
+
+    @admin.display(description=_("total (yuan)"))
+    def total(self, obj):
+        return format_fen(obj.total_fee_fen)
+
+    @admin.display(description=_("electricity fee (yuan)"))
+    def electricity_fee(self, obj):
+        return format_fen(obj.electricity_fee_fen)
+
+    @admin.display(description=_("service fee (yuan)"))
+    def service_fee(self, obj):
+        return format_fen(obj.service_fee_fen)
+
+    @admin.display(description=_("authorised amount (yuan)"))
+    def authorized_amount(self, obj):
+        return format_fen(obj.authorized_amount_fen)
+
+    @admin.display(description=_("charging time"))
+    def charge_time(self, obj):
+        return format_duration(obj.charge_seconds)
+
+    @admin.display(description=_("parking time"))
+    def park_time(self, obj):
+        return format_duration(obj.park_seconds)
+
+    @admin.display(description=_("strategy parameter"))
+    def strategy_parameter(self, obj):
+        value = obj.strategy_param
+        if obj.strategy == ChargeStrategy.TIME:
+            return _("%(minutes)d min") % {"minutes": value}
+        if obj.strategy == ChargeStrategy.AMOUNT:
+            return _("%(yuan)s yuan") % {"yuan": format_fen(value)}
+        if obj.strategy == ChargeStrategy.ENERGY:
+            return _("%(kwh)s kWh") % {"kwh": format_wh(value)}
+        return None
+
+    @admin.display(description=_("tariff snapshot"))
+    def tariff_snapshot_display(self, obj):
+        if not obj.tariff_snapshot:
+            return None
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.tariff_snapshot, indent=2, ensure_ascii=False, sort_keys=True)
+        )
+
+
+@admin.register(OrderSample)
+class OrderSampleAdmin(SampleDisplayMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    list_display = ("order_no", "device_time", "voltage", "current", "power_w", "energy", "cost", "soc")
+    list_select_related = ("order",)
+    search_fields = ("order__order_no__exact",)
+    search_help_text = _("Exact order number.")
+    ordering = ("-device_time", "-id")
+    sortable_by = ("device_time",)
+    raw_id_fields = ("order",)
+    fields = (
+        "order",
+        "device_time",
+        "voltage",
+        "current",
+        "power_w",
+        "energy",
+        "cost",
+        "soc",
+        "received_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("order"))
+    def order_no(self, obj):
+        return obj.order.order_no

@@ -1,0 +1,191 @@
+"""Who may open which admin page: the role matrix, the index each role sees, and the admin's language.
+
+The expectations are written out by hand, page by page, rather than derived from the permissions, so
+a change to the groups or to an admin's permission hooks shows up here as a failing row.
+"""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from tests.chargers.factories import ChargerEventFactory, ChargerFactory, ConnectorFactory
+from tests.orders.factories import OrderFactory, OrderSampleFactory, PartnerFactory
+from tests.stations.factories import StationFactory
+from tests.tariffs.factories import PeriodFactory, TariffTemplateFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ("changelist", "add", "change", "delete", "history")
+
+# One existing object per registered model, made by the factories.
+FACTORIES = {
+    "tariffs.tarifftemplate": TariffTemplateFactory,
+    "tariffs.tariffdetail": PeriodFactory,
+    "stations.station": StationFactory,
+    "chargers.charger": ChargerFactory,
+    "chargers.connector": ConnectorFactory,
+    "chargers.chargerevent": ChargerEventFactory,
+    "orders.partner": PartnerFactory,
+    "orders.order": OrderFactory,
+    "orders.ordersample": OrderSampleFactory,
+}
+
+ALL = (200, 200, 200, 200, 200)
+VIEW = (200, 403, 200, 403, 200)  # changelist, read-only change page and history; no add, no delete
+NONE = (403, 403, 403, 403, 403)
+
+# Status codes of (changelist, add, change, delete, history) per role and model.
+EXPECTED = {
+    "superuser": {
+        "tariffs.tarifftemplate": ALL,
+        "tariffs.tariffdetail": ALL,
+        "stations.station": ALL,
+        "chargers.charger": ALL,
+        "chargers.connector": ALL,
+        "chargers.chargerevent": VIEW,
+        "orders.partner": ALL,
+        "orders.order": VIEW,
+        "orders.ordersample": VIEW,
+    },
+    "operator": {
+        "tariffs.tarifftemplate": ALL,
+        "tariffs.tariffdetail": ALL,
+        "stations.station": ALL,
+        "chargers.charger": ALL,
+        "chargers.connector": ALL,
+        "chargers.chargerevent": VIEW,
+        "orders.partner": NONE,
+        "orders.order": VIEW,
+        "orders.ordersample": VIEW,
+    },
+    "finance": {
+        "tariffs.tarifftemplate": NONE,
+        "tariffs.tariffdetail": NONE,
+        "stations.station": NONE,
+        "chargers.charger": NONE,
+        "chargers.connector": NONE,
+        "chargers.chargerevent": NONE,
+        "orders.partner": VIEW,
+        "orders.order": VIEW,
+        "orders.ordersample": VIEW,
+    },
+}
+
+
+def admin_url(label, page, obj=None):
+    app_label, model_name = label.split(".")
+    name = f"admin:{app_label}_{model_name}_{page}"
+    return reverse(name) if page in ("changelist", "add") else reverse(name, args=[obj.pk])
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+@pytest.mark.parametrize("label", sorted(FACTORIES))
+def test_each_role_gets_exactly_the_expected_status_on_every_admin_page(request, client, role, label):
+    # Given a staff user of the role and an existing object of the model
+    client.force_login(request.getfixturevalue(role))
+    obj = FACTORIES[label]()
+
+    # When the user opens each admin page of the model
+    statuses = {page: client.get(admin_url(label, page, obj)).status_code for page in PAGES}
+
+    # Then every page answers as the table says
+    assert statuses == dict(zip(PAGES, EXPECTED[role][label], strict=True))
+
+
+def test_the_matrix_covers_every_model_the_domain_apps_register():
+    domain_apps = {"tariffs", "stations", "chargers", "orders"}
+    registered = {m._meta.label_lower for m in admin.site._registry if m._meta.app_label in domain_apps}
+    assert registered == set(FACTORIES)
+
+
+def test_finance_sees_an_order_read_only_without_a_save_button(client, finance):
+    order = OrderFactory()
+    client.force_login(finance)
+
+    response = client.get(admin_url("orders.order", "change", order))
+
+    assert response.status_code == 200
+    assert response.context["has_change_permission"] is False
+    assert 'name="_save"' not in response.content.decode()
+    assert order.order_no in response.content.decode()
+
+
+def test_superuser_too_sees_an_order_read_only(client, superuser):
+    order = OrderFactory()
+    client.force_login(superuser)
+
+    response = client.get(admin_url("orders.order", "change", order))
+
+    assert response.status_code == 200
+    assert 'name="_save"' not in response.content.decode()
+
+
+def test_superuser_cannot_post_a_change_to_an_order(client, superuser):
+    order = OrderFactory(status="finished")
+    client.force_login(superuser)
+
+    response = client.post(admin_url("orders.order", "change", order), {"status": "cancelled"})
+
+    assert response.status_code == 403
+    order.refresh_from_db()
+    assert order.status == "finished"
+
+
+def test_operator_edits_a_station_with_a_save_button(client, operator):
+    station = StationFactory()
+    client.force_login(operator)
+
+    response = client.get(admin_url("stations.station", "change", station))
+
+    assert response.status_code == 200
+    assert 'name="_save"' in response.content.decode()
+
+
+def models_on_index(response):
+    return {
+        app["app_label"]: {model["object_name"]: model["perms"] for model in app["models"]}
+        for app in response.context["app_list"]
+    }
+
+
+VIEW_ONLY = {"add": False, "change": False, "delete": False, "view": True}
+FULL = {"add": True, "change": True, "delete": True, "view": True}
+
+
+def test_operator_index_lists_exactly_what_operators_may_see(client, operator):
+    client.force_login(operator)
+
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 200
+    assert models_on_index(response) == {
+        "tariffs": {"TariffTemplate": FULL, "TariffDetail": FULL},
+        "stations": {"Station": FULL},
+        "chargers": {"Charger": FULL, "Connector": FULL, "ChargerEvent": VIEW_ONLY},
+        "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY},
+    }
+
+
+def test_finance_index_lists_orders_samples_and_partners_only(client, finance):
+    client.force_login(finance)
+
+    response = client.get(reverse("admin:index"))
+
+    assert models_on_index(response) == {
+        "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY, "Partner": VIEW_ONLY},
+    }
+
+
+def test_admin_speaks_simplified_chinese_by_default(client, superuser):
+    # Given no Accept-Language header, the site's LANGUAGE_CODE (zh-hans) applies
+    client.force_login(superuser)
+
+    response = client.get(reverse("admin:index"))
+
+    # Then Django's own admin strings come from its zh_Hans catalogue
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="zh-hans"' in content
+    assert "最近动作" in content  # Recent actions
+    assert "修改密码" in content  # Change password
+    assert "Recent actions" not in content
