@@ -2,8 +2,10 @@ import datetime as dt
 import re
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.urls import reverse
 
 from chargers.models import Charger, Connector, Vendor
 from orders.demo import demo_seed
@@ -71,3 +73,22 @@ def test_demo_admin_prints_a_working_password_once(client, capsys):
     assert "exists already" in second
     assert get_user_model().objects.get(username="admin").is_superuser
     assert client.login(username="admin", password=password)
+
+
+def test_every_changelist_and_change_form_of_the_demo_data_opens(client, superuser):
+    demo_seed(today=TODAY)
+    client.force_login(superuser)
+
+    opened = 0
+    for model in admin.site._registry:
+        if model._meta.app_label not in {"tariffs", "stations", "chargers", "orders"}:
+            continue
+        info = f"{model._meta.app_label}_{model._meta.model_name}"
+        assert client.get(reverse(f"admin:{info}_changelist")).status_code == 200, info
+        objects = model.objects.order_by("pk")
+        assert objects.exists(), f"the demo has no {model.__name__}"
+        for pk in objects.values_list("pk", flat=True)[:25]:
+            response = client.get(reverse(f"admin:{info}_change", args=[pk]))
+            assert response.status_code == 200, (info, pk)
+            opened += 1
+    assert opened > 100
