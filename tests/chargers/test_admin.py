@@ -13,6 +13,7 @@ from django.urls import reverse
 from chargers.admin import with_probed_dates
 from chargers.models import Charger, ChargerEvent, ConnectorStatus, EventState, Vendor
 from tests.chargers.factories import ChargerEventFactory, ChargerFactory, ConnectorFactory
+from tests.helpers import get_counting_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +33,6 @@ VENDOR_FIELDS = {
     "last_seen_at",
 }
 
-
-def get_counting_queries(client, url):
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return response, len(captured.captured_queries)
 
 
 def listed(response):

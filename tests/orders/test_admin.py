@@ -5,8 +5,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib import admin
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -16,6 +14,7 @@ from orders.admin import OrderAdmin
 from orders.models import CloseReason, Order, OrderSample, OrderStatus, Partner
 from tariffs.models import VehicleKind
 from tests.chargers.factories import ConnectorFactory
+from tests.helpers import get_counting_queries
 from tests.orders.factories import OrderFactory, OrderSampleFactory, PartnerFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,12 +23,6 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 ORDERS = reverse("admin:orders_order_changelist")
 SAMPLES = reverse("admin:orders_ordersample_changelist")
 
-
-def get_counting_queries(client, url):
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return response, len(captured.captured_queries)
 
 
 def listed(response):

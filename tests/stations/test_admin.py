@@ -1,12 +1,11 @@
 """The station admin: a list with charger counts and a read-only view of the station's chargers."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from stations.models import Station, StationStatus
 from tests.chargers.factories import ChargerFactory
+from tests.helpers import get_counting_queries
 from tests.stations.factories import StationFactory
 from tests.tariffs.factories import TariffTemplateFactory
 
@@ -14,12 +13,6 @@ pytestmark = pytest.mark.django_db
 
 STATIONS = reverse("admin:stations_station_changelist")
 
-
-def get_counting_queries(client, url):
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return response, len(captured.captured_queries)
 
 
 def station_url(station):

@@ -1,11 +1,10 @@
 """The tariff admin: templates with their detail rows inline, prices and money in display units."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tariffs.models import TariffDetail, TariffTemplate, TimeInterval, VehicleKind
+from tests.helpers import get_counting_queries
 from tests.tariffs.factories import PeriodFactory, PowerTierFactory, TariffTemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -13,12 +12,6 @@ pytestmark = pytest.mark.django_db
 TEMPLATES = reverse("admin:tariffs_tarifftemplate_changelist")
 DETAILS = reverse("admin:tariffs_tariffdetail_changelist")
 
-
-def get_counting_queries(client, url):
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return response, len(captured.captured_queries)
 
 
 # --- templates ------------------------------------------------------------------------------------
