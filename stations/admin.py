@@ -3,11 +3,12 @@ from django.db import models
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from chargers.admin import ReadOnlyAdminMixin
 from chargers.models import Charger
 from stations.models import Station
 
 
-class ChargerInline(admin.TabularInline):
+class ChargerInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The station's chargers at a glance; they are edited on their own page (the link)."""
 
     model = Charger
@@ -16,15 +17,6 @@ class ChargerInline(admin.TabularInline):
     ordering = ("serial",)
     show_change_link = True
     extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Station)
