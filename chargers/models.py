@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -39,9 +40,7 @@ class ParkingStatus(models.TextChoices):
 
 
 class Charger(models.Model):
-    station = models.ForeignKey(
-        Station, on_delete=models.PROTECT, related_name="chargers", verbose_name=_("station")
-    )
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="chargers", verbose_name=_("station"))
     vendor = models.CharField(_("vendor"), max_length=16, choices=Vendor.choices)
     serial = models.CharField(_("vendor serial"), max_length=64, help_text=_("The vendor's serial number."))
     name = models.CharField(_("name"), max_length=100, blank=True)
@@ -77,11 +76,18 @@ class Charger(models.Model):
     def __str__(self):
         return self.name or f"{self.get_vendor_display()} {self.serial}"
 
+    def clean(self):
+        if self.station_id and self.kind and self.station.kind != self.kind:
+            raise ValidationError(
+                {
+                    "kind": _("The station serves %(station)s; a charger there must serve %(station)s too.")
+                    % {"station": self.station.get_kind_display()}
+                }
+            )
+
 
 class Connector(models.Model):
-    charger = models.ForeignKey(
-        Charger, on_delete=models.CASCADE, related_name="connectors", verbose_name=_("charger")
-    )
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="connectors", verbose_name=_("charger"))
     number = models.PositiveSmallIntegerField(_("connector number"))
     name = models.CharField(_("name"), max_length=100, blank=True)
     status = models.CharField(
@@ -124,9 +130,7 @@ class EventState(models.TextChoices):
 class ChargerEvent(models.Model):
     """An alarm or fault a charger reported (Tomda §5.5.2), as the vendor described it."""
 
-    charger = models.ForeignKey(
-        Charger, on_delete=models.CASCADE, related_name="events", verbose_name=_("charger")
-    )
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="events", verbose_name=_("charger"))
     connector = models.ForeignKey(
         Connector,
         on_delete=models.SET_NULL,
@@ -151,6 +155,7 @@ class ChargerEvent(models.Model):
             models.Index(fields=["charger", "-device_time"], name="event_charger_time_idx"),
             models.Index(fields=["state", "-device_time"], name="event_state_time_idx"),
             models.Index(fields=["code"], name="event_code_idx"),
+            models.Index(fields=["source", "-device_time"], name="event_source_time_idx"),
         ]
 
     def __str__(self):

@@ -151,8 +151,9 @@ class VendorAdapter:
     def reservation_cancel(self, *, order_no: str) -> None:
         self._unsupported("reservation_cancel")
 
-    # Tariffs and stations (arguments are tariffs/stations model instances)
-    def tariff_push(self, *, template, serials: Iterable[str]) -> None:
+    # Tariffs and stations (arguments are tariffs/stations model instances); without serials a tariff
+    # goes to every charger of the stations that use it, where the vendor can do that.
+    def tariff_push(self, *, template, serials: Iterable[str] | None = None) -> None:
         self._unsupported("tariff_push")
 
     def station_push(self, *, station) -> None:

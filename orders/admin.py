@@ -80,7 +80,7 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
         "close_reason",
     )
     list_select_related = ("station", "charger", "connector", "partner")
-    list_filter = ("status", "strategy", "partner", "station__kind", "close_reason")
+    list_filter = ("status", "strategy", "partner", "station", "close_reason")
     date_hierarchy = "created_at"
     # Only exact and prefix lookups, so an index can serve them: the admin's `=` and `^` prefixes
     # mean iexact/istartswith, i.e. UPPER(column) on PostgreSQL, which no plain index serves.

@@ -1,5 +1,7 @@
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chargers.models import Charger, Connector
@@ -61,6 +63,7 @@ class Order(models.Model):
         max_length=20,
         unique=True,
         help_text=_("Ours: yyyyMMddHHmmss in Beijing time followed by six digits."),
+        validators=[RegexValidator(r"^\d{20}$", _("An order number is 20 digits."))],
     )
     vendor_order_id = models.CharField(_("vendor order id"), max_length=64, blank=True)
     partner = models.ForeignKey(
@@ -127,6 +130,9 @@ class Order(models.Model):
             models.Index(fields=["-created_at", "-id"], name="order_created_idx"),
             models.Index(fields=["status", "-created_at"], name="order_status_created_idx"),
             models.Index(fields=["station", "-created_at"], name="order_station_created_idx"),
+            # Every changelist filter has an index led by its column, so a rare value stays fast.
+            models.Index(fields=["close_reason", "-created_at"], name="order_close_created_idx"),
+            models.Index(fields=["strategy", "-created_at"], name="order_strategy_created_idx"),
             models.Index(fields=["started_at"], name="order_started_idx"),
             models.Index(fields=["vendor_order_id"], name="order_vendor_order_idx"),
             models.Index(fields=["partner_order_no"], name="order_partner_order_no_idx"),
@@ -166,4 +172,4 @@ class OrderSample(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.order_id} @ {self.device_time:%Y-%m-%d %H:%M:%S}"
+        return f"{self.order_id} @ {timezone.localtime(self.device_time):%Y-%m-%d %H:%M:%S}"

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -24,19 +25,13 @@ class Station(models.Model):
     code = models.CharField(_("station code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("vehicle kind"), max_length=8, choices=VehicleKind.choices)
-    status = models.CharField(
-        _("status"), max_length=16, choices=StationStatus.choices, default=StationStatus.PLAN
-    )
-    access = models.CharField(
-        _("access"), max_length=16, choices=StationAccess.choices, default=StationAccess.PUBLIC
-    )
+    status = models.CharField(_("status"), max_length=16, choices=StationStatus.choices, default=StationStatus.PLAN)
+    access = models.CharField(_("access"), max_length=16, choices=StationAccess.choices, default=StationAccess.PUBLIC)
     city_code = models.CharField(
         _("city code"), max_length=6, help_text=_("Six-digit administrative division code, e.g. 440300.")
     )
     address = models.CharField(_("address"), max_length=255)
-    longitude = models.DecimalField(
-        _("longitude (GCJ-02)"), max_digits=10, decimal_places=6, null=True, blank=True
-    )
+    longitude = models.DecimalField(_("longitude (GCJ-02)"), max_digits=10, decimal_places=6, null=True, blank=True)
     latitude = models.DecimalField(_("latitude (GCJ-02)"), max_digits=10, decimal_places=6, null=True, blank=True)
     service_hours = models.CharField(_("service hours"), max_length=100, blank=True)
     guide = models.TextField(_("guide"), blank=True, help_text=_("How drivers find the station."))
@@ -80,3 +75,12 @@ class Station(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.code})"
+
+    def clean(self):
+        if self.tariff_template_id and self.tariff_template.kind != self.kind:
+            raise ValidationError(
+                {
+                    "tariff_template": _("This is a station for %(station)s; choose a tariff template for %(station)s.")
+                    % {"station": self.get_kind_display()}
+                }
+            )

@@ -3,12 +3,13 @@
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from chargers.models import Charger, Connector, Vendor
 from orders.models import Order, OrderSample
 from stations.models import Station
-from tariffs.models import TariffDetail, TimeInterval
+from tariffs.models import TariffDetail, TimeInterval, VehicleKind
 from tests.chargers.factories import ChargerFactory, ConnectorFactory
 from tests.orders.factories import OrderFactory, OrderSampleFactory, PartnerFactory
 from tests.stations.factories import StationFactory
@@ -30,9 +31,11 @@ def refused(fn):
 def test_duplicate_serial_for_the_same_vendor_is_refused():
     charger = ChargerFactory(vendor=Vendor.TOMDA, serial="1012300001")
 
-    assert refused(lambda: Charger.objects.create(
-        station=charger.station, vendor=Vendor.TOMDA, serial="1012300001", kind="ev", current_type="ac"
-    ))
+    assert refused(
+        lambda: Charger.objects.create(
+            station=charger.station, vendor=Vendor.TOMDA, serial="1012300001", kind="ev", current_type="ac"
+        )
+    )
 
 
 def test_the_same_serial_at_another_vendor_is_accepted():
@@ -86,9 +89,9 @@ def test_order_total_must_be_the_sum_of_its_parts():
 def test_order_cannot_end_before_it_started():
     order = OrderFactory()
 
-    assert refused(lambda: Order.objects.filter(pk=order.pk).update(
-        ended_at=order.started_at - dt.timedelta(seconds=1)
-    ))
+    assert refused(
+        lambda: Order.objects.filter(pk=order.pk).update(ended_at=order.started_at - dt.timedelta(seconds=1))
+    )
     assert refused(lambda: Order.objects.filter(pk=order.pk).update(started_at=None))
 
 
@@ -108,23 +111,40 @@ def test_tariff_detail_is_either_a_period_or_a_power_tier():
     template = TariffTemplateFactory()
 
     # Neither an end minute nor a power bound
-    assert refused(lambda: TariffDetail.objects.create(
-        template=template, position=1, interval=TimeInterval.PEAK, electricity_price_e4=1, service_price_e4=1
-    ))
+    assert refused(
+        lambda: TariffDetail.objects.create(
+            template=template, position=1, interval=TimeInterval.PEAK, electricity_price_e4=1, service_price_e4=1
+        )
+    )
     # Both
-    assert refused(lambda: TariffDetail.objects.create(
-        template=template, position=1, end_minute=600, power_upper_w=300, interval=TimeInterval.PEAK,
-        electricity_price_e4=1, service_price_e4=1,
-    ))
+    assert refused(
+        lambda: TariffDetail.objects.create(
+            template=template,
+            position=1,
+            end_minute=600,
+            power_upper_w=300,
+            interval=TimeInterval.PEAK,
+            electricity_price_e4=1,
+            service_price_e4=1,
+        )
+    )
     # A period without its 尖峰平谷 interval
-    assert refused(lambda: TariffDetail.objects.create(
-        template=template, position=1, end_minute=600, electricity_price_e4=1, service_price_e4=1
-    ))
+    assert refused(
+        lambda: TariffDetail.objects.create(
+            template=template, position=1, end_minute=600, electricity_price_e4=1, service_price_e4=1
+        )
+    )
     # A period ending after 24:00
-    assert refused(lambda: TariffDetail.objects.create(
-        template=template, position=1, end_minute=1441, interval=TimeInterval.PEAK,
-        electricity_price_e4=1, service_price_e4=1,
-    ))
+    assert refused(
+        lambda: TariffDetail.objects.create(
+            template=template,
+            position=1,
+            end_minute=1441,
+            interval=TimeInterval.PEAK,
+            electricity_price_e4=1,
+            service_price_e4=1,
+        )
+    )
 
 
 def test_duplicate_tariff_detail_position_is_refused():
@@ -147,3 +167,19 @@ def test_duplicate_station_code_and_4pyun_uuid_are_refused():
 def test_station_coordinates_out_of_range_are_refused():
     assert refused(lambda: StationFactory(latitude=95))
     assert refused(lambda: StationFactory(longitude=-181))
+
+
+def test_a_station_and_its_tariff_template_serve_the_same_vehicles():
+    station = StationFactory.build(kind=VehicleKind.EV, tariff_template=TariffTemplateFactory(kind=VehicleKind.EBIKE))
+
+    with pytest.raises(ValidationError) as excinfo:
+        station.full_clean()
+    assert "tariff_template" in excinfo.value.message_dict
+
+
+def test_a_charger_serves_the_same_vehicles_as_its_station():
+    charger = ChargerFactory.build(station=StationFactory(kind=VehicleKind.EBIKE), kind=VehicleKind.EV)
+
+    with pytest.raises(ValidationError) as excinfo:
+        charger.full_clean()
+    assert "kind" in excinfo.value.message_dict

@@ -2,6 +2,7 @@ from unittest import mock
 
 import pytest
 from django.db import OperationalError
+from django.test import override_settings
 
 
 @pytest.mark.django_db
@@ -13,11 +14,23 @@ def test_health_answers_ok_when_the_database_answers(client):
 
 
 @pytest.mark.django_db
-def test_health_answers_503_when_the_database_fails(client):
+@override_settings(ALLOWED_HOSTS=["backoffice.example.com"], SECURE_SSL_REDIRECT=True)
+def test_health_answers_a_probe_by_node_address_over_plain_http(client):
+    # Load balancers probe each node by its address, without TLS.
+    response = client.get("/health/", HTTP_HOST="10.0.3.17:8000")
+
+    assert response.status_code == 200
+    # Other pages still refuse an unknown host.
+    assert client.get("/admin/login/", HTTP_HOST="10.0.3.17:8000").status_code == 400
+
+
+@pytest.mark.django_db
+def test_health_answers_503_when_the_database_fails_and_names_no_internals(client, caplog):
     # Given a database that refuses queries
-    with mock.patch("config.health.connection.cursor", side_effect=OperationalError("connection refused")):
+    with mock.patch("config.health.connection.cursor", side_effect=OperationalError("password authentication failed")):
         response = client.get("/health/")
 
-    # Then the load balancer is told, with the reason
+    # Then the load balancer is told, and the reason goes to the log, not to the caller
     assert response.status_code == 503
-    assert response.json() == {"status": "error", "database": "connection refused"}
+    assert response.json() == {"status": "error", "database": "error"}
+    assert "password authentication failed" in caplog.text
