@@ -13,7 +13,7 @@ from django.urls import reverse
 from chargers.admin import with_probed_dates
 from chargers.models import Charger, ChargerEvent, ConnectorStatus, EventState, Vendor
 from tests.chargers.factories import ChargerEventFactory, ChargerFactory, ConnectorFactory
-from tests.helpers import get_counting_queries
+from tests.helpers import assert_changelist_queries_constant, get_counting_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -70,20 +70,9 @@ def charger_post(charger, connectors=(), **changes):
 
 
 def test_charger_changelist_queries_do_not_grow_with_the_number_of_rows(client, operator):
-    # Given chargers spread over stations
+    # Chargers spread over stations: the station column comes from the same query
     client.force_login(operator)
-    ChargerFactory.create_batch(5)
-    client.get(CHARGERS)
-
-    # When listed with 5 and then 30 of them
-    few, few_queries = get_counting_queries(client, CHARGERS)
-    ChargerFactory.create_batch(25)
-    many, many_queries = get_counting_queries(client, CHARGERS)
-
-    # Then the station column comes from the same query
-    assert len(listed(few)) == 5
-    assert len(listed(many)) == 30
-    assert many_queries == few_queries
+    assert_changelist_queries_constant(client, CHARGERS, ChargerFactory.create_batch)
 
 
 def test_charger_changelist_searches_serial_name_and_station_name(client, operator):
@@ -224,16 +213,7 @@ def test_event_changelist_queries_do_not_grow_with_the_number_of_rows(client, op
             connector = ConnectorFactory()
             ChargerEventFactory(charger=connector.charger, connector=connector if i % 2 else None)
 
-    events(5)
-    client.get(EVENTS)
-
-    few, few_queries = get_counting_queries(client, EVENTS)
-    events(25)
-    many, many_queries = get_counting_queries(client, EVENTS)
-
-    assert len(listed(few)) == 5
-    assert len(listed(many)) == 30
-    assert many_queries == few_queries
+    assert_changelist_queries_constant(client, EVENTS, events)
 
 
 def test_event_changelist_shows_charger_station_and_connector(client, operator):

@@ -14,7 +14,7 @@ from orders.admin import OrderAdmin
 from orders.models import CloseReason, Order, OrderSample, OrderStatus, Partner
 from tariffs.models import VehicleKind
 from tests.chargers.factories import ConnectorFactory
-from tests.helpers import get_counting_queries
+from tests.helpers import assert_changelist_queries_constant, get_counting_queries
 from tests.orders.factories import OrderFactory, OrderSampleFactory, PartnerFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,20 +53,9 @@ def test_the_strategy_parameter_is_shown_in_the_unit_of_its_strategy(strategy, p
 
 
 def test_order_changelist_queries_do_not_grow_with_the_number_of_rows(client, finance):
-    # Given 5 orders, each at its own station, charger, connector and partner
+    # Each order at its own station, charger, connector and partner
     client.force_login(finance)
-    OrderFactory.create_batch(5)
-    client.get(ORDERS)  # warm-up: content types, sessions
-
-    # When the changelist is listed with 5 and then with 30 such orders
-    few, few_queries = get_counting_queries(client, ORDERS)
-    OrderFactory.create_batch(25)
-    many, many_queries = get_counting_queries(client, ORDERS)
-
-    # Then all rows are on the page and the number of queries did not change
-    assert len(listed(few)) == 5
-    assert len(listed(many)) == 30
-    assert many_queries == few_queries
+    assert_changelist_queries_constant(client, ORDERS, OrderFactory.create_batch)
 
 
 def test_order_changelist_shows_the_columns_in_display_units(client, finance):
@@ -203,16 +192,7 @@ def test_date_hierarchy_drills_down_by_beijing_years_months_and_days(client, fin
 
 def test_sample_changelist_queries_do_not_grow_with_the_number_of_rows(client, operator):
     client.force_login(operator)
-    OrderSampleFactory.create_batch(5)  # each of its own order
-    client.get(SAMPLES)
-
-    few, few_queries = get_counting_queries(client, SAMPLES)
-    OrderSampleFactory.create_batch(25)
-    many, many_queries = get_counting_queries(client, SAMPLES)
-
-    assert len(listed(few)) == 5
-    assert len(listed(many)) == 30
-    assert many_queries == few_queries
+    assert_changelist_queries_constant(client, SAMPLES, OrderSampleFactory.create_batch)  # each of its own order
 
 
 def test_sample_changelist_searches_by_exact_order_number_newest_first(client, operator):

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tariffs.models import TariffDetail, TariffTemplate, TimeInterval, VehicleKind
-from tests.helpers import get_counting_queries
+from tests.helpers import assert_changelist_queries_constant
 from tests.tariffs.factories import PeriodFactory, PowerTierFactory, TariffTemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,14 +39,7 @@ def test_template_changelist_queries_do_not_grow_with_the_number_of_rows(client,
         for i in range(count):
             PeriodFactory.create_batch(i % 3 + 1, template=TariffTemplateFactory())
 
-    templates(5)
-    client.get(TEMPLATES)
-    _, few_queries = get_counting_queries(client, TEMPLATES)
-    templates(25)
-    many, many_queries = get_counting_queries(client, TEMPLATES)
-
-    assert len(many.context["cl"].result_list) == 30
-    assert many_queries == few_queries
+    assert_changelist_queries_constant(client, TEMPLATES, templates)
 
 
 def test_template_page_lists_its_rows_in_position_order(client, operator):
@@ -146,13 +139,5 @@ def test_detail_changelist_shows_period_ends_and_prices_in_yuan(client, operator
 
 def test_detail_changelist_queries_do_not_grow_with_the_number_of_rows(client, operator):
     client.force_login(operator)
-    PeriodFactory.create_batch(5)  # each of its own template
-    client.get(DETAILS)
-
-    _, few_queries = get_counting_queries(client, DETAILS)
-    PeriodFactory.create_batch(25)
-    many, many_queries = get_counting_queries(client, DETAILS)
-
-    assert len(many.context["cl"].result_list) == 30
-    assert many_queries == few_queries
+    assert_changelist_queries_constant(client, DETAILS, PeriodFactory.create_batch)  # each of its own template
     assert TariffDetail.objects.count() == 30
