@@ -1,4 +1,3 @@
-import json
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -10,6 +9,8 @@ from django.utils.translation import ngettext
 from chargers.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
 from chargers.vendor import ChargeStrategy
 from orders.models import Order, OrderSample, Partner
+from orders.selectors import order_price_breakdown
+from tariffs.display import render_breakdown
 from tariffs.units import format_duration, format_fen, format_tenths, format_wh
 
 
@@ -123,7 +124,7 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
         ),
         (_("Vehicle"), {"fields": ("plate", "vin")}),
         (_("Close"), {"fields": ("close_reason", "vendor_close_code", "close_reason_text")}),
-        (_("Tariff snapshot"), {"fields": ("tariff_snapshot_display",), "classes": ("collapse",)}),
+        (_("Price"), {"fields": ("tariff_version_link", "price_breakdown")}),
     )
     readonly_fields = tuple(field for _title, options in fieldsets for field in options["fields"])
     inlines = (OrderSampleInline,)
@@ -195,13 +196,22 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
             return _("%(kwh)s kWh") % {"kwh": format_wh(value)}
         return None
 
-    @admin.display(description=_("tariff snapshot"))
-    def tariff_snapshot_display(self, obj):
-        if not obj.tariff_snapshot:
+    @admin.display(description=_("tariff version"))
+    def tariff_version_link(self, obj):
+        if obj.tariff_version_id is None:
             return None
-        return format_html(
-            "<pre>{}</pre>", json.dumps(obj.tariff_snapshot, indent=2, ensure_ascii=False, sort_keys=True)
-        )
+        url = reverse("admin:tariffs_tariffversion_change", args=[obj.tariff_version_id])
+        return format_html('<a href="{}">{}</a>', url, obj.tariff_version)
+
+    @admin.display(description=_("our price, line by line"))
+    def price_breakdown(self, obj):
+        try:
+            breakdown = order_price_breakdown(order=obj)
+        except ValueError as error:
+            return _("The samples cannot be priced: %(error)s") % {"error": error}
+        if breakdown is None:
+            return None
+        return render_breakdown(breakdown, obj.tariff_version.tariff)
 
 
 @admin.register(OrderSample)

@@ -25,15 +25,17 @@ from chargers.models import (
 )
 from chargers.vendor import ChargeStrategy
 from orders.models import CloseReason, Order, OrderSample, OrderStatus, Partner
+from orders.selectors import order_price_breakdown
 from stations.models import Station, StationAccess, StationStatus
 from tariffs.models import TariffDetail, TariffTemplate, TimeInterval, VehicleKind
-from tariffs.pricing import duration_fee_fen, fee_fen
-from tariffs.selectors import tariff_template_snapshot
+from tariffs.selectors import tariff_version_in_force
+from tariffs.services import tariff_version_publish
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 DAYS = 7
 
-# Shenzhen-like time of use: (end hh:mm as minutes, interval, electricity, service) in 0.0001 yuan/kWh.
+# Shenzhen-like time of use: (end hh:mm as minutes, interval, electricity, service) in 0.0001 yuan/kWh;
+# each period starts where the one before it ends.
 EV_PERIODS = [
     (8 * 60, TimeInterval.VALLEY, 3100, 6000),
     (10 * 60, TimeInterval.PLAIN, 6700, 6000),
@@ -45,6 +47,8 @@ EV_PERIODS = [
     (19 * 60, TimeInterval.PEAK, 10500, 6000),
     (24 * 60, TimeInterval.PLAIN, 6700, 6000),
 ]
+# The second EV version raises the service price of peak and cusp periods (0.0001 yuan/kWh).
+EV_V2_SERVICE = {TimeInterval.PEAK: 8000, TimeInterval.CUSP: 8000}
 # E-bike power tiers: (upper bound W, price per hour in 0.0001 yuan).
 EBIKE_TIERS = [(150, 4000), (300, 5000), (450, 6000), (600, 7000)]
 
@@ -120,27 +124,38 @@ PARTNERS = [("MA5DEMO01", "畅行出行平台"), ("MA5DEMO02", "蓝鲸车队")]
 PLATES = ["粤B", "粤A", "粤S", "湘A", "赣B"]
 
 
-def _templates():
+def _templates(today):
+    """The two templates and their versions: the EV tariff changed half-way through the demo week."""
+    week_start = dt.datetime.combine(today - dt.timedelta(days=DAYS), dt.time(), tzinfo=BEIJING)
     ev, _ = TariffTemplate.objects.get_or_create(
         external_id="DEMO-EV-TOU",
         defaults={"name": "深圳工商业分时电价", "kind": VehicleKind.EV, "min_balance_fen": 1000},
     )
     if not ev.details.exists():
+        starts = [0] + [end for end, *_rest in EV_PERIODS[:-1]]
         TariffDetail.objects.bulk_create(
-            TariffDetail(template=ev, position=i, end_minute=end, interval=interval,
+            TariffDetail(template=ev, position=i, start_minute=start, end_minute=end, interval=interval,
                          electricity_price_e4=elec, service_price_e4=service)
-            for i, (end, interval, elec, service) in enumerate(EV_PERIODS, start=1)
+            for i, (start, (end, interval, elec, service)) in enumerate(zip(starts, EV_PERIODS, strict=True), start=1)
         )
+    if not ev.versions.exists():
+        tariff_version_publish(template=ev, now=week_start, note="首版")
+        raised = week_start + dt.timedelta(days=DAYS // 2)
+        for interval, price in EV_V2_SERVICE.items():
+            ev.details.filter(interval=interval).update(service_price_e4=price)
+        tariff_version_publish(template=ev, now=raised, note="峰、尖时段服务费上调至 0.8000 元/度")
     ebike, _ = TariffTemplate.objects.get_or_create(
         external_id="DEMO-EBIKE-POWER",
         defaults={"name": "电单车功率分档", "kind": VehicleKind.EBIKE, "free_charge_seconds": 180},
     )
     if not ebike.details.exists():
         TariffDetail.objects.bulk_create(
-            TariffDetail(template=ebike, position=i, power_upper_w=upper,
+            TariffDetail(template=ebike, position=i, power_upper_w=upper, unit_seconds=3600,
                          electricity_price_e4=price, service_price_e4=0)
             for i, (upper, price) in enumerate(EBIKE_TIERS, start=1)
         )
+    if not ebike.versions.exists():
+        tariff_version_publish(template=ebike, now=week_start, note="首版")
     return {VehicleKind.EV: ev, VehicleKind.EBIKE: ebike}
 
 
@@ -181,20 +196,7 @@ def _stations(templates):
     return connectors
 
 
-def _ev_fees(rows, deltas):
-    """Electricity and service fees for (device time, Wh) slices, each slice in the period it ended in."""
-    energy_by_row = {}
-    for moment, wh in deltas:
-        local = moment.astimezone(BEIJING)
-        minute = local.hour * 60 + local.minute
-        row = next(r for r in rows if minute < r.end_minute)
-        energy_by_row[row] = energy_by_row.get(row, 0) + wh
-    electricity = sum(fee_fen(wh=wh, price_e4=row.electricity_price_e4) for row, wh in energy_by_row.items())
-    service = sum(fee_fen(wh=wh, price_e4=row.service_price_e4) for row, wh in energy_by_row.items())
-    return electricity, service
-
-
-def _session(rng, connector, day_start, slot, partners, template, rows):
+def _session(rng, connector, day_start, slot, partners, template):
     """One finished session on `connector`: its order and its samples (not yet saved)."""
     charger = connector.charger
     ev = charger.kind == VehicleKind.EV
@@ -209,7 +211,7 @@ def _session(rng, connector, day_start, slot, partners, template, rows):
         step = 10
     end = start + dt.timedelta(minutes=minutes)
     order_no = f"{start.astimezone(BEIJING):%Y%m%d%H%M%S}{rng.randrange(1_000_000):06d}"
-    samples, deltas = [], []
+    samples = []
     energy = 0
     soc = rng.randrange(12, 45)
     previous = start
@@ -217,7 +219,6 @@ def _session(rng, connector, day_start, slot, partners, template, rows):
         moment = start + dt.timedelta(minutes=offset)
         wh = power * (moment - previous).seconds // 3600
         energy += wh
-        deltas.append((moment, wh))
         previous = moment
         if ev:
             soc = min(100, soc + rng.randrange(1, 4))
@@ -227,12 +228,8 @@ def _session(rng, connector, day_start, slot, partners, template, rows):
             power_w=power, energy_wh=energy, soc=soc if ev else None,
         ))
     if ev:
-        electricity, service = _ev_fees(rows, deltas)
         close = CloseReason.FULL if soc >= 100 else rng.choice([CloseReason.USER_STOP, CloseReason.REMOTE_STOP])
     else:
-        tier = next((r for r in rows if power <= r.power_upper_w), rows[-1])
-        billed = max(0, minutes * 60 - template.free_charge_seconds)
-        electricity, service = duration_fee_fen(seconds=billed, price_e4_per_hour=tier.electricity_price_e4), 0
         close = rng.choice([CloseReason.TIME_REACHED, CloseReason.FULL, CloseReason.UNPLUGGED])
     partner = rng.choice(partners)
     order = Order(
@@ -242,28 +239,26 @@ def _session(rng, connector, day_start, slot, partners, template, rows):
         strategy_param=0 if ev else (minutes // 60 + 1) * 60,
         authorized_amount_fen=10_000 if ev else 500, status=OrderStatus.SETTLED, vendor_status="CLOSED",
         started_at=start, ended_at=end, charge_seconds=minutes * 60, park_seconds=minutes * 60 + 300,
-        energy_wh=energy, electricity_fee_fen=electricity, service_fee_fen=service,
-        total_fee_fen=electricity + service, soc=soc if ev else None,
+        energy_wh=energy, soc=soc if ev else None,
         plate=f"{rng.choice(PLATES)}{rng.randrange(10000, 99999)}D" if ev else "",
         mobile=f"138{rng.randrange(10**8):08d}", close_reason=close,
-        tariff_snapshot=tariff_template_snapshot(template=template),
+        tariff_version=tariff_version_in_force(template=template, at=start),
     )
+    price = order_price_breakdown(order=order, samples=samples)
+    order.electricity_fee_fen, order.service_fee_fen = price.electricity_fen, price.service_fen
+    order.total_fee_fen = price.total_fen
     return order, samples
 
 
 def _orders(connectors, partners, today):
     created = 0
-    by_template = {}
     for connector in connectors:
         template = connector.charger.station.tariff_template
-        if template.pk not in by_template:
-            by_template[template.pk] = list(template.details.order_by("position"))
-        rows = by_template[template.pk]
         for day in range(DAYS, 0, -1):
             day_start = dt.datetime.combine(today - dt.timedelta(days=day), dt.time(), tzinfo=BEIJING)
             rng = random.Random(f"{connector.charger.serial}/{connector.number}/{day_start:%Y%m%d}")
             for slot in rng.sample(range(3), k=rng.randrange(1, 4)):
-                order, samples = _session(rng, connector, day_start, slot, partners, template, rows)
+                order, samples = _session(rng, connector, day_start, slot, partners, template)
                 if Order.objects.filter(order_no=order.order_no).exists():
                     continue
                 order.save()
@@ -301,7 +296,7 @@ def _events(connectors):
 def demo_seed(*, today: dt.date | None = None) -> dict:
     """Create the demo operator; returns how many orders this run added."""
     today = today or timezone.localdate(timezone=BEIJING)
-    templates = _templates()
+    templates = _templates(today)
     connectors = _stations(templates)
     partners = [
         Partner.objects.get_or_create(org_code=code, defaults={"name": name})[0] for code, name in PARTNERS

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from chargers.models import Charger, Connector
 from chargers.vendor import ChargeStrategy
 from stations.models import Station
+from tariffs.models import TariffVersion
 
 
 class OrderStatus(models.TextChoices):
@@ -100,8 +101,14 @@ class Order(models.Model):
     close_reason = models.CharField(_("close reason"), max_length=24, choices=CloseReason.choices, blank=True)
     vendor_close_code = models.CharField(_("vendor close code"), max_length=64, blank=True)
     close_reason_text = models.CharField(_("close reason text"), max_length=255, blank=True)
-    tariff_snapshot = models.JSONField(
-        _("tariff snapshot"), default=dict, blank=True, help_text=_("The tariff in force when the session started.")
+    tariff_version = models.ForeignKey(
+        TariffVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("tariff version"),
+        help_text=_("The tariff version in force when the session started; it prices the order."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -1,11 +1,18 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chargers.admin import ReadOnlyAdminMixin
 from chargers.models import Charger
 from stations.models import Station
+from stations.services import station_tariff_assign
+from tariffs.forms import StationTariffAssignForm
+from tariffs.selectors import tariff_version_in_force_subquery
 
 
 class ChargerInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -21,7 +28,17 @@ class ChargerInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Station)
 class StationAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "kind", "status", "access", "city_code", "tariff_template", "charger_count")
+    list_display = (
+        "code",
+        "name",
+        "kind",
+        "status",
+        "access",
+        "city_code",
+        "tariff_template",
+        "tariff_version_in_force",
+        "charger_count",
+    )
     list_display_links = ("code", "name")
     list_select_related = ("tariff_template",)
     list_filter = ("kind", "status", "access", "tariff_template")
@@ -39,11 +56,59 @@ class StationAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     inlines = (ChargerInline,)
+    actions = ("assign_tariff_template",)
     # Django 6 makes https the default scheme of a URL typed without one; use it already.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(charger_count=Count("chargers"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                charger_count=Count("chargers"),
+                version_number=tariff_version_in_force_subquery(
+                    template_ref="tariff_template_id", at=timezone.now(), field="number"
+                ),
+            )
+        )
+
+    @admin.display(description=_("tariff version in force"))
+    def tariff_version_in_force(self, obj):
+        if obj.tariff_template_id is None:
+            return None
+        return f"v{obj.version_number}" if obj.version_number else gettext("not published")
+
+    @admin.action(description=_("Assign a tariff template"), permissions=("change",))
+    def assign_tariff_template(self, request, queryset):
+        form = StationTariffAssignForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                changed = station_tariff_assign(
+                    station_ids=list(queryset.values_list("pk", flat=True)), template=form.cleaned_data["template"]
+                )
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d station now uses %(template)s.",
+                        "%(count)d stations now use %(template)s.",
+                        changed,
+                    )
+                    % {"count": changed, "template": form.cleaned_data["template"]},
+                    messages.SUCCESS,
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Assign a tariff template"),
+            "form": form,
+            "stations": queryset.order_by("code"),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/stations/assign_tariff.html", context)
 
     @admin.display(description=_("chargers"), ordering="charger_count")
     def charger_count(self, obj):

@@ -1,23 +1,51 @@
-from tariffs.models import TariffTemplate
+from datetime import datetime
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from tariffs.models import TariffTemplate, TariffVersion
+from tariffs.pricing import Tariff
 
 
-def tariff_template_snapshot(*, template: TariffTemplate) -> dict:
-    """The template as plain data, for an order to keep the prices it was charged at."""
-    return {
-        "external_id": template.external_id,
-        "name": template.name,
-        "kind": template.kind,
-        "free_charge_seconds": template.free_charge_seconds,
-        "min_balance_fen": template.min_balance_fen,
-        "details": [
-            {
-                "position": row.position,
-                "end_minute": row.end_minute,
-                "interval": row.interval,
-                "power_upper_w": row.power_upper_w,
-                "electricity_price_e4": row.electricity_price_e4,
-                "service_price_e4": row.service_price_e4,
-            }
-            for row in template.details.order_by("position")
-        ],
-    }
+def tariff_template_draft(*, template: TariffTemplate) -> Tariff:
+    """The template's working copy as a tariff, rows in order of time or power, not yet validated."""
+    rows = list(template.details.all())
+    periods = sorted(
+        (row.as_period() for row in rows if row.end_minute is not None),
+        key=lambda period: (period.start_minute, period.end_minute),
+    )
+    tiers = sorted((row.as_tier() for row in rows if row.end_minute is None), key=lambda tier: tier.power_upper_w)
+    return Tariff(
+        kind=template.kind,
+        periods=tuple(periods),
+        tiers=tuple(tiers),
+        free_charge_seconds=template.free_charge_seconds,
+        min_balance_fen=template.min_balance_fen,
+        start_fee_fen=template.start_fee_fen,
+        max_pay_fen=template.max_pay_fen,
+        refundable=template.refundable,
+        free_charging=template.free_charging,
+    )
+
+
+def _in_force(versions: QuerySet, at: datetime) -> QuerySet:
+    return versions.filter(effective_from__lte=at).order_by("-effective_from", "-number")
+
+
+def tariff_version_in_force(*, template: TariffTemplate | int, at: datetime) -> TariffVersion | None:
+    """The version that prices a session of `template` starting at `at`: the latest to take effect by then."""
+    return _in_force(TariffVersion.objects.filter(template=template), at).first()
+
+
+def tariff_version_latest(*, template: TariffTemplate) -> TariffVersion | None:
+    """The most recently published version, in force or scheduled."""
+    return template.versions.order_by("-number").first()
+
+
+def tariff_version_in_force_subquery(*, template_ref: str, at: datetime, field: str = "pk") -> Subquery:
+    """One column of the version in force at `at`, for annotating rows that point at a template."""
+    return Subquery(_in_force(TariffVersion.objects.filter(template=OuterRef(template_ref)), at).values(field)[:1])
+
+
+def tariff_versions_scheduled(*, template: TariffTemplate, at: datetime) -> QuerySet:
+    """Versions published to take effect after `at`, soonest first."""
+    return template.versions.filter(effective_from__gt=at).order_by("effective_from", "number")

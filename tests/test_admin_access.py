@@ -11,7 +11,7 @@ from django.urls import reverse
 from tests.chargers.factories import ChargerEventFactory, ChargerFactory, ConnectorFactory
 from tests.orders.factories import OrderFactory, OrderSampleFactory, PartnerFactory
 from tests.stations.factories import StationFactory
-from tests.tariffs.factories import PeriodFactory, TariffTemplateFactory
+from tests.tariffs.factories import TariffTemplateFactory, TariffVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ PAGES = ("changelist", "add", "change", "delete", "history")
 # One existing object per registered model, made by the factories.
 FACTORIES = {
     "tariffs.tarifftemplate": TariffTemplateFactory,
-    "tariffs.tariffdetail": PeriodFactory,
+    "tariffs.tariffversion": TariffVersionFactory,
     "stations.station": StationFactory,
     "chargers.charger": ChargerFactory,
     "chargers.connector": ConnectorFactory,
@@ -32,13 +32,14 @@ FACTORIES = {
 
 ALL = (200, 200, 200, 200, 200)
 VIEW = (200, 403, 200, 403, 200)  # changelist, read-only change page and history; no add, no delete
+# Versions are added by publishing on the template's page, never through the add form.
 NONE = (403, 403, 403, 403, 403)
 
 # Status codes of (changelist, add, change, delete, history) per role and model.
 EXPECTED = {
     "superuser": {
         "tariffs.tarifftemplate": ALL,
-        "tariffs.tariffdetail": ALL,
+        "tariffs.tariffversion": VIEW,
         "stations.station": ALL,
         "chargers.charger": ALL,
         "chargers.connector": ALL,
@@ -49,7 +50,7 @@ EXPECTED = {
     },
     "operator": {
         "tariffs.tarifftemplate": ALL,
-        "tariffs.tariffdetail": ALL,
+        "tariffs.tariffversion": VIEW,
         "stations.station": ALL,
         "chargers.charger": ALL,
         "chargers.connector": ALL,
@@ -60,7 +61,7 @@ EXPECTED = {
     },
     "finance": {
         "tariffs.tarifftemplate": NONE,
-        "tariffs.tariffdetail": NONE,
+        "tariffs.tariffversion": VIEW,
         "stations.station": NONE,
         "chargers.charger": NONE,
         "chargers.connector": NONE,
@@ -159,19 +160,20 @@ def test_operator_index_lists_exactly_what_operators_may_see(client, operator):
 
     assert response.status_code == 200
     assert models_on_index(response) == {
-        "tariffs": {"TariffTemplate": FULL, "TariffDetail": FULL},
+        "tariffs": {"TariffTemplate": FULL, "TariffVersion": VIEW_ONLY},
         "stations": {"Station": FULL},
         "chargers": {"Charger": FULL, "Connector": FULL, "ChargerEvent": VIEW_ONLY},
         "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY},
     }
 
 
-def test_finance_index_lists_orders_samples_and_partners_only(client, finance):
+def test_finance_index_lists_orders_samples_partners_and_tariff_versions_only(client, finance):
     client.force_login(finance)
 
     response = client.get(reverse("admin:index"))
 
     assert models_on_index(response) == {
+        "tariffs": {"TariffVersion": VIEW_ONLY},
         "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY, "Partner": VIEW_ONLY},
     }
 

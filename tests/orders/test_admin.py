@@ -16,6 +16,7 @@ from tariffs.models import VehicleKind
 from tests.chargers.factories import ConnectorFactory
 from tests.helpers import assert_changelist_queries_constant, get_counting_queries
 from tests.orders.factories import OrderFactory, OrderSampleFactory, PartnerFactory
+from tests.tariffs.factories import TariffVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -230,7 +231,7 @@ def test_order_page_is_read_only_grouped_and_in_display_units(client, finance):
             "Progress and money",
             "Vehicle",
             "Close",
-            "Tariff snapshot",
+            "Price",
         ]
     assert response.context["adminform"].form.fields == {}  # everything is read-only
     content = response.content.decode()
@@ -240,16 +241,24 @@ def test_order_page_is_read_only_grouped_and_in_display_units(client, finance):
     assert '<div class="readonly">10.000</div>' in content
 
 
-def test_order_page_shows_the_tariff_snapshot_as_formatted_json(client, finance):
+def test_order_page_links_its_tariff_version_and_prices_its_samples_line_by_line(client, finance):
+    # Given an order priced by a flat 0.6500 + 0.4000 yuan/kWh version, with a sample at 10 kWh
     client.force_login(finance)
-    order = OrderFactory(tariff_snapshot={"template": "TPL00001", "name": "分时电价"})
+    version = TariffVersionFactory()
+    start = dt.datetime(2026, 11, 20, 10, 0, tzinfo=BEIJING)
+    order = OrderFactory(
+        tariff_version=version, started_at=start, ended_at=start + dt.timedelta(hours=2), energy_wh=10_000
+    )
+    OrderSampleFactory(order=order, device_time=start + dt.timedelta(hours=1), energy_wh=6_000)
 
+    # When finance opens the order
     content = client.get(order_change_url(order)).content.decode()
 
-    assert (
-        "<pre>{\n  &quot;name&quot;: &quot;分时电价&quot;,\n  &quot;template&quot;: &quot;TPL00001&quot;\n}</pre>"
-        in content
-    )
+    # Then the version links to its page and the engine's breakdown shows 10 kWh costing 6.50 + 4.00
+    assert reverse("admin:tariffs_tariffversion_change", args=[version.pk]) in content
+    assert '<table class="tariff-breakdown">' in content
+    assert "<th>10.000</th>" in content
+    assert "<th>6.50</th><th>4.00</th><th>10.50</th>" in content
 
 
 def sample_inline(response):

@@ -17,6 +17,8 @@ def test_operators_edit_stations_chargers_connectors_tariffs_and_view_orders_and
         *(f"stations.{a}_station" for a in crud),
         *(f"chargers.{a}_charger" for a in crud),
         *(f"chargers.{a}_connector" for a in crud),
+        "tariffs.add_tariffversion",
+        "tariffs.view_tariffversion",
         "chargers.view_chargerevent",
         "orders.view_order",
         "orders.view_ordersample",
@@ -24,5 +26,10 @@ def test_operators_edit_stations_chargers_connectors_tariffs_and_view_orders_and
     assert permissions_of("Operators") == expected
 
 
-def test_finance_only_views_orders_and_partners():
-    assert permissions_of("Finance") == {"orders.view_order", "orders.view_ordersample", "orders.view_partner"}
+def test_finance_only_views_orders_partners_and_tariff_versions():
+    assert permissions_of("Finance") == {
+        "orders.view_order",
+        "orders.view_ordersample",
+        "orders.view_partner",
+        "tariffs.view_tariffversion",
+    }

@@ -1,6 +1,9 @@
+import datetime as dt
+
 import factory
 
-from tariffs.models import TariffDetail, TariffTemplate, TimeInterval, VehicleKind
+from tariffs.models import TariffDetail, TariffTemplate, TariffVersion, TimeInterval, VehicleKind
+from tariffs.pricing import Period, Tariff
 
 
 class TariffTemplateFactory(factory.django.DjangoModelFactory):
@@ -22,6 +25,7 @@ class PeriodFactory(factory.django.DjangoModelFactory):
 
     template = factory.SubFactory(TariffTemplateFactory)
     position = factory.Sequence(lambda n: n + 1)
+    start_minute = 0
     end_minute = 1440
     interval = TimeInterval.PLAIN
     electricity_price_e4 = 6500
@@ -37,6 +41,23 @@ class PowerTierFactory(factory.django.DjangoModelFactory):
     template = factory.SubFactory(TariffTemplateFactory, kind=VehicleKind.EBIKE)
     position = factory.Sequence(lambda n: n + 1)
     power_upper_w = 300
+    unit_seconds = 3600
     interval = ""
     electricity_price_e4 = 5000
     service_price_e4 = 0
+
+
+class TariffVersionFactory(factory.django.DjangoModelFactory):
+    """A published version: a flat all-day EV tariff unless `content` says otherwise."""
+
+    class Meta:
+        model = TariffVersion
+
+    template = factory.SubFactory(TariffTemplateFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    name = factory.SelfAttribute("template.name")
+    effective_from = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    published_at = factory.SelfAttribute("effective_from")
+    content = factory.LazyFunction(
+        lambda: Tariff(kind="ev", periods=(Period(0, 1440, "plain", 6500, 4000),)).to_content()
+    )

@@ -1,0 +1,29 @@
+from collections.abc import Iterable
+
+from orders.models import Order, OrderSample
+from tariffs.pricing import Breakdown, Tariff, price_session
+
+
+def order_price_breakdown(*, order: Order, samples: Iterable[OrderSample] | None = None) -> Breakdown | None:
+    """Our price of `order`, computed by the pricing engine from its tariff version and its samples.
+
+    Energy-priced tariffs take the samples' cumulative energy from the start (0 Wh) and, once the
+    session has ended, the order's final energy at its end; power tiers take the charging time and
+    the highest sampled power. None when the order has no tariff version or has not started.
+    Raises ValueError when the readings contradict themselves (energy going backwards).
+    """
+    if order.tariff_version_id is None or order.started_at is None:
+        return None
+    tariff: Tariff = order.tariff_version.tariff
+    if samples is None:
+        samples = order.samples.order_by("device_time", "id").only("device_time", "energy_wh", "power_w")
+    samples = list(samples)
+    if not tariff.by_energy:
+        peak = max((sample.power_w or 0 for sample in samples), default=0)
+        return price_session(tariff, seconds=order.charge_seconds, peak_power_w=peak)
+    readings = [(order.started_at, 0)]
+    readings += [(s.device_time, s.energy_wh) for s in samples if s.device_time >= order.started_at]
+    last_at, last_wh = readings[-1]
+    if order.ended_at is not None and order.ended_at >= last_at and order.energy_wh >= last_wh:
+        readings.append((order.ended_at, order.energy_wh))
+    return price_session(tariff, readings=readings)
