@@ -31,15 +31,6 @@ class TariffDetailInline(admin.TabularInline):
     model = TariffDetail
     form = TariffDetailForm
     formset = TariffDetailFormSet
-    fields = (
-        "start_minute",
-        "end_minute",
-        "interval",
-        "power_upper_w",
-        "unit_seconds",
-        "electricity_price_e4",
-        "service_price_e4",
-    )
     ordering = ("position",)
     extra = 0
     verbose_name = _("period or power tier")

@@ -61,3 +61,18 @@ class TariffVersionFactory(factory.django.DjangoModelFactory):
     content = factory.LazyFunction(
         lambda: Tariff(kind="ev", periods=(Period(0, 1440, "plain", 6500, 4000),)).to_content()
     )
+
+
+def create_periods(template, rows):
+    """Rows of (start minute, end minute, interval, electricity e4, service e4) on `template`, in order."""
+    for position, (start, end, interval, electricity, service) in enumerate(rows, start=1):
+        PeriodFactory(
+            template=template,
+            position=position,
+            start_minute=start,
+            end_minute=end,
+            interval=interval,
+            electricity_price_e4=electricity,
+            service_price_e4=service,
+        )
+    return template

@@ -20,7 +20,13 @@ from tariffs.selectors import tariff_template_draft
 from tests.chargers.factories import ChargerFactory
 from tests.helpers import assert_changelist_queries_constant
 from tests.stations.factories import StationFactory
-from tests.tariffs.factories import PeriodFactory, PowerTierFactory, TariffTemplateFactory, TariffVersionFactory
+from tests.tariffs.factories import (
+    PeriodFactory,
+    PowerTierFactory,
+    TariffTemplateFactory,
+    TariffVersionFactory,
+    create_periods,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -195,20 +201,10 @@ def messages_of(response):
 
 def three_periods(template):
     """Valley 00:00–08:00 at 0.3210 + 0.4000, peak 08:00–23:00 at 1.0123 + 0.6000, valley 23:00–24:00."""
-    for position, (start, end, interval, electricity, service) in enumerate(
+    return create_periods(
+        template,
         [(0, 480, "valley", 3210, 4000), (480, 1380, "peak", 10_123, 6000), (1380, 1440, "valley", 3210, 4000)],
-        start=1,
-    ):
-        PeriodFactory(
-            template=template,
-            position=position,
-            start_minute=start,
-            end_minute=end,
-            interval=interval,
-            electricity_price_e4=electricity,
-            service_price_e4=service,
-        )
-    return template
+    )
 
 
 def raise_peak_service_price(template, price_e4=8000):

@@ -24,7 +24,13 @@ from tariffs.selectors import (
 from tariffs.services import tariff_template_renumber, tariff_version_publish
 from tariffs.validation import TariffInvalid
 from tests.orders.factories import OrderFactory, OrderSampleFactory
-from tests.tariffs.factories import PeriodFactory, PowerTierFactory, TariffTemplateFactory, TariffVersionFactory
+from tests.tariffs.factories import (
+    PeriodFactory,
+    PowerTierFactory,
+    TariffTemplateFactory,
+    TariffVersionFactory,
+    create_periods,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,20 +49,10 @@ def flat(electricity_e4, service_e4):
 
 def three_periods(template):
     """Valley 00:00–08:00 at 0.30 + 0.40, peak 08:00–23:00 at 1.00 + 0.60, valley 23:00–24:00."""
-    for position, (start, end, interval, electricity, service) in enumerate(
+    return create_periods(
+        template,
         [(0, 480, "valley", 3000, 4000), (480, 1380, "peak", 10_000, 6000), (1380, 1440, "valley", 3000, 4000)],
-        start=1,
-    ):
-        PeriodFactory(
-            template=template,
-            position=position,
-            start_minute=start,
-            end_minute=end,
-            interval=interval,
-            electricity_price_e4=electricity,
-            service_price_e4=service,
-        )
-    return template
+    )
 
 
 def version(template, number, effective_from, tariff=None):
