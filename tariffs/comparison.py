@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from tariffs.models import TimeInterval
+from tariffs.models import TimeInterval, VehicleKind
 from tariffs.pricing import Period, PowerTier, Tariff
 from tariffs.units import format_duration, format_fen, format_price_e4
 from tariffs.validation import period_label, tier_label
@@ -45,7 +45,7 @@ def tariff_changes(before: Tariff, after: Tariff) -> list[Change]:
     """Every difference from `before` to `after`: settings first, then rows in order of time or power."""
     changes = []
     settings = (
-        (_("vehicle kind"), lambda t: t.kind),
+        (_("vehicle kind"), lambda t: str(VehicleKind(t.kind).label)),
         (_("free charging time"), lambda t: format_duration(t.free_charge_seconds)),
         (_("minimum balance (yuan)"), lambda t: format_fen(t.min_balance_fen)),
         (_("start fee (yuan)"), lambda t: format_fen(t.start_fee_fen)),

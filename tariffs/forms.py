@@ -9,8 +9,8 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from tariffs.models import TariffDetail, TariffTemplate, TariffVersion
-from tariffs.pricing import Period, PowerTier, Tariff
-from tariffs.units import format_minute_of_day
+from tariffs.selectors import tariff_from_template
+from tariffs.units import format_minute_of_day, format_scaled
 from tariffs.validation import PERIODS, tariff_problems
 
 _TIME = re.compile(r"^\s*(\d{1,2})[:：](\d{2})\s*$")
@@ -48,10 +48,7 @@ class ScaledIntegerField(forms.CharField):
         super().__init__(**kwargs)
 
     def prepare_value(self, value):
-        if isinstance(value, int):
-            whole, fraction = divmod(value, 10**self.places)
-            return f"{whole}.{fraction:0{self.places}d}"
-        return value
+        return format_scaled(value, self.places) if isinstance(value, int) else value
 
     def to_python(self, value):
         value = super().to_python(value)
@@ -150,54 +147,24 @@ class TariffDetailForm(forms.ModelForm):
             data["interval"] = ""
         return data
 
-    def as_row(self):
-        """The form's row for the template rules, or None when the row itself is incomplete."""
-        data = self.cleaned_data
-        if self.errors or not data:
-            return None
-        if data.get("power_upper_w") is not None:
-            return PowerTier(
-                power_upper_w=data["power_upper_w"],
-                unit_seconds=data["unit_seconds"],
-                electricity_price_e4=data["electricity_price_e4"],
-                service_price_e4=data["service_price_e4"],
-            )
-        return Period(
-            start_minute=data["start_minute"],
-            end_minute=data["end_minute"],
-            interval=data["interval"],
-            electricity_price_e4=data["electricity_price_e4"],
-            service_price_e4=data["service_price_e4"],
-        )
-
 
 class TariffDetailFormSet(BaseInlineFormSet):
     """Checks the rows together with the template's settings, putting each problem on its row."""
 
     def clean(self):
         super().clean()
-        forms_and_rows = [
-            (form, form.as_row())
+        row_forms = [
+            form
             for form in self.forms
             if form.has_changed() or form.instance.pk
             if not (self.can_delete and self._should_delete_form(form))
         ]
-        if any(row is None for _form, row in forms_and_rows):
+        if any(form.errors for form in row_forms):
             return  # the rows' own errors come first
-        period_forms = [form for form, row in forms_and_rows if isinstance(row, Period)]
-        tier_forms = [form for form, row in forms_and_rows if isinstance(row, PowerTier)]
-        template = self.instance
-        tariff = Tariff(
-            kind=template.kind,
-            periods=tuple(row for _form, row in forms_and_rows if isinstance(row, Period)),
-            tiers=tuple(row for _form, row in forms_and_rows if isinstance(row, PowerTier)),
-            free_charge_seconds=template.free_charge_seconds or 0,
-            min_balance_fen=template.min_balance_fen or 0,
-            start_fee_fen=template.start_fee_fen or 0,
-            max_pay_fen=template.max_pay_fen or 0,
-            refundable=template.refundable,
-            free_charging=template.free_charging,
-        )
+        # A valid form's instance already holds its cleaned row (ModelForm._post_clean).
+        tariff = tariff_from_template(template=self.instance, rows=[form.instance for form in row_forms])
+        period_forms = [form for form in row_forms if form.instance.is_period]
+        tier_forms = [form for form in row_forms if not form.instance.is_period]
         general = []
         for problem in tariff_problems(tariff):
             if problem.row is None:

@@ -4,6 +4,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from tariffs.pricing import Interval, Period, PowerTier, Tariff
+from tariffs.units import format_minute_of_day
 
 
 class VehicleKind(models.TextChoices):
@@ -152,10 +153,15 @@ class TariffDetail(models.Model):
         ]
 
     def __str__(self):
-        if self.end_minute is not None:
-            start, end = (f"{m // 60:02d}:{m % 60:02d}" for m in (self.start_minute or 0, self.end_minute))
+        if self.is_period:
+            start, end = format_minute_of_day(self.start_minute), format_minute_of_day(self.end_minute)
             return f"{start}–{end} {self.get_interval_display()}"
         return f"≤ {self.power_upper_w} W"
+
+    @property
+    def is_period(self) -> bool:
+        """A time-of-use period rather than a power tier (a tier has an upper bound)."""
+        return self.power_upper_w is None
 
     def as_period(self) -> Period:
         return Period(

@@ -6,18 +6,13 @@ from tariffs.models import TariffTemplate, TariffVersion
 from tariffs.pricing import Tariff
 
 
-def tariff_template_draft(*, template: TariffTemplate) -> Tariff:
-    """The template's working copy as a tariff, rows in order of time or power, not yet validated."""
-    rows = list(template.details.all())
-    periods = sorted(
-        (row.as_period() for row in rows if row.end_minute is not None),
-        key=lambda period: (period.start_minute, period.end_minute),
-    )
-    tiers = sorted((row.as_tier() for row in rows if row.end_minute is None), key=lambda tier: tier.power_upper_w)
+def tariff_from_template(*, template: TariffTemplate, rows) -> Tariff:
+    """The template's settings with `rows` (its TariffDetail rows, saved or not) in the order given."""
+    rows = list(rows)
     return Tariff(
         kind=template.kind,
-        periods=tuple(periods),
-        tiers=tuple(tiers),
+        periods=tuple(row.as_period() for row in rows if row.is_period),
+        tiers=tuple(row.as_tier() for row in rows if not row.is_period),
         free_charge_seconds=template.free_charge_seconds,
         min_balance_fen=template.min_balance_fen,
         start_fee_fen=template.start_fee_fen,
@@ -25,6 +20,15 @@ def tariff_template_draft(*, template: TariffTemplate) -> Tariff:
         refundable=template.refundable,
         free_charging=template.free_charging,
     )
+
+
+def tariff_template_draft(*, template: TariffTemplate) -> Tariff:
+    """The template's working copy as a tariff, rows in order of time or power, not yet validated."""
+    rows = sorted(
+        template.details.all(),
+        key=lambda row: (row.start_minute or 0, row.end_minute or 0, row.power_upper_w or 0),
+    )
+    return tariff_from_template(template=template, rows=rows)
 
 
 def _in_force(versions: QuerySet, at: datetime) -> QuerySet:

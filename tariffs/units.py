@@ -5,7 +5,7 @@ None stays None, so the admin shows its empty marker.
 """
 
 
-def _scaled(value, places):
+def format_scaled(value, places):
     """An integer count of 10^-places units as a decimal string: (1050, 2) -> "10.50", (-5, 2) -> "-0.05"."""
     if value is None:
         return None
@@ -16,22 +16,22 @@ def _scaled(value, places):
 
 def format_fen(fen):
     """Integer fen as yuan with two decimals: 1050 -> "10.50"."""
-    return _scaled(fen, 2)
+    return format_scaled(fen, 2)
 
 
 def format_price_e4(price_e4):
     """A unit price in 0.0001 yuan as yuan with four decimals: 6500 -> "0.6500"."""
-    return _scaled(price_e4, 4)
+    return format_scaled(price_e4, 4)
 
 
 def format_wh(wh):
     """Integer Wh as kWh with three decimals: 10500 -> "10.500"."""
-    return _scaled(wh, 3)
+    return format_scaled(wh, 3)
 
 
 def format_tenths(value):
     """A value in tenths of its unit (0.1 V, 0.1 A) with one decimal: 2205 -> "220.5"."""
-    return _scaled(value, 1)
+    return format_scaled(value, 1)
 
 
 def format_duration(seconds):

@@ -3,6 +3,7 @@
 from django import template
 
 from tariffs import units
+from tariffs.models import TimeInterval
 
 register = template.Library()
 
@@ -16,6 +17,4 @@ register.filter("minute_of_day", units.format_minute_of_day)
 @register.filter
 def interval_label(value):
     """A stored time-of-use class as its label (尖, 峰, 平, 谷 in Chinese)."""
-    from tariffs.models import TimeInterval
-
     return TimeInterval(value).label if value in TimeInterval.values else value

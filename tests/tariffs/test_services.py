@@ -492,6 +492,15 @@ def test_a_moved_boundary_reads_as_periods_removed_and_added():
     ]
 
 
+def test_a_vehicle_kind_change_reads_in_words():
+    after = Tariff(kind="ebike", periods=BEFORE.periods, min_balance_fen=BEFORE.min_balance_fen)
+
+    with override("en"):
+        changes = tariff_changes(BEFORE, after)
+
+    assert changes == [Change("vehicle kind", "Electric vehicle", "E-bike")]
+
+
 def test_tier_changes_are_matched_by_their_upper_bound():
     before = Tariff(
         kind="ebike",
