@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+TOMDA_SIM_PORT ?= 8601
 
 .PHONY: install demo test lint messages clean
 
@@ -17,16 +18,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The back office with demo data on the embedded defaults (SQLite, django-q2's ORM broker):
-# web server and task cluster together; Ctrl-C stops both.
+# The back office with demo data on the embedded defaults (SQLite, django-q2's ORM broker): web
+# server, task cluster and a simulated Tomda cloud together, with a few live sessions; Ctrl-C stops all.
+demo: export TOMDA_BASE_URL = http://127.0.0.1:$(TOMDA_SIM_PORT)/Manage
+demo: export TOMDA_API_ID = demo
+demo: export TOMDA_API_KEY = demo-key
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py demo_admin
 	@echo "Admin: http://$(HOST):$(PORT)/admin/"
 	@$(BIN)/python manage.py qcluster & cluster=$$!; \
-	  trap 'kill $$cluster 2>/dev/null; wait $$cluster 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+	  $(BIN)/python manage.py tomda_simulator --port $(TOMDA_SIM_PORT) \
+	    --push-url http://$(HOST):$(PORT)/integrations/tomda/push & simulator=$$!; \
+	  $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT) & web=$$!; \
+	  trap 'kill $$cluster $$simulator $$web 2>/dev/null; wait 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/python manage.py demo_sessions --sessions 4; \
+	  wait $$web
 
 # The whole suite; with DATABASE_URL set it runs on that database (PostgreSQL in CI).
 test: $(STAMP)

@@ -1,14 +1,26 @@
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, Max, Min
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from chargers.models import Charger, ChargerEvent, Connector
+from chargers.forms import ChargerImportForm, VendorChoiceForm
+from chargers.models import Charger, ChargerEvent, Connector, ConnectorStatus
 from chargers.paginators import LargeTablePaginator
+from chargers.services import charger_import_from_vendor, charger_sync
+from chargers.vendor import VendorError, VendorUnavailable, registry
+from tariffs.models import VehicleKind
 
 # What the vendor cloud reports about a device; a sync overwrites it, so people must not edit it.
 CHARGER_VENDOR_FIELDS = (
@@ -163,19 +175,68 @@ class LargeTableAdminMixin:
         return LargeTableChangeList
 
 
+# --- shared by the admin actions that call a vendor cloud: here, in stations, tariffs and orders ---
+
+# Each selected row costs a call to the vendor while the operator waits; more than this is bulk work
+# for a task, not for a click.
+VENDOR_ACTION_LIMIT = 50
+
+
+def html_message(text, **values):
+    """A translated message (plain text with %(name)s placeholders) whose values may be links.
+
+    The text and plain values are escaped; values already marked safe (format_html links) are not.
+    """
+    escaped = {name: conditional_escape(value) for name, value in values.items()}
+    return mark_safe(conditional_escape(text) % escaped)  # noqa: S308 - the text and every value are escaped
+
+
+def admin_link(obj, text=None):
+    """A link to the admin change page of `obj`."""
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text if text is not None else obj)
+
+
+def too_many_selected(model_admin, request, rows):
+    """Tell the operator and return True when `rows` (at most LIMIT + 1 of them) exceed the limit."""
+    if len(rows) <= VENDOR_ACTION_LIMIT:
+        return False
+    model_admin.message_user(
+        request,
+        gettext("Select at most %(limit)d rows at a time: each one is a call to the vendor.")
+        % {"limit": VENDOR_ACTION_LIMIT},
+        messages.ERROR,
+    )
+    return True
+
+
+def unknown_outcome_text(error):
+    """What to tell when a vendor did not answer a request that is safe to send again."""
+    return gettext(
+        "The vendor did not answer, so whether it received this is unknown (%(error)s). Sending it again is safe."
+    ) % {"error": error}
+
+
 # --- chargers, connectors, events ---------------------------------------------------------------
 
 
 class ConnectorInline(admin.TabularInline):
     model = Connector
-    fields = ("number", "name", *CONNECTOR_VENDOR_FIELDS)
-    readonly_fields = CONNECTOR_VENDOR_FIELDS
+    fields = ("number", "name", *CONNECTOR_VENDOR_FIELDS, "session")
+    readonly_fields = (*CONNECTOR_VENDOR_FIELDS, "session")
     ordering = ("number",)
     extra = 0
 
     def get_queryset(self, request):
         # Each row's title is str(connector), which names its charger.
         return super().get_queryset(request).select_related("charger")
+
+    @admin.display(description=_("session"))
+    def session(self, obj):
+        if obj.pk is None:
+            return None
+        url = reverse("admin:orders_order_start", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Start or reserve"))
 
 
 @admin.register(Charger)
@@ -203,6 +264,8 @@ class ChargerAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     inlines = (ConnectorInline,)
+    actions = ("sync_from_vendor",)
+    change_list_template = "admin/chargers/charger/change_list.html"
 
     def get_readonly_fields(self, request, obj=None):
         readonly = (*CHARGER_VENDOR_FIELDS, "created_at", "updated_at")
@@ -211,6 +274,115 @@ class ChargerAdmin(admin.ModelAdmin):
             # would silently re-point the charger's history at another device.
             readonly = ("vendor", "serial", *readonly)
         return readonly
+
+    # --- asking the vendor: sync the selected chargers, import the ones it has and we lack ---------------
+
+    @admin.action(description=_("Sync from vendor"), permissions=("change",))
+    def sync_from_vendor(self, request, queryset):
+        chargers = list(queryset.order_by("serial")[: VENDOR_ACTION_LIMIT + 1])
+        if too_many_selected(self, request, chargers):
+            return
+        synced = 0
+        for charger in chargers:
+            try:
+                charger_sync(charger=charger)
+            except VendorUnavailable as error:
+                text = gettext("The vendor did not answer (%(error)s). Try again later.") % {"error": error}
+            except ValidationError as error:
+                text = " ".join(error.messages)
+            except VendorError as error:
+                text = str(error)
+            else:
+                synced += 1
+                continue
+            self.message_user(
+                request, html_message(gettext("%(charger)s: %(error)s"), charger=admin_link(charger), error=text),
+                messages.ERROR,
+            )
+        if synced:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d charger synced from its vendor.", "%(count)d chargers synced from their vendors.", synced
+                )
+                % {"count": synced},
+                messages.SUCCESS,
+            )
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(self.import_view), name="chargers_charger_import"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        """List a vendor's chargers, marking those we have, and add the ticked ones to a station."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        codes = registry.codes()
+        # With one vendor there is nothing to choose: list its chargers at once.
+        vendor_form = VendorChoiceForm(request.GET or ({"vendor": codes[0]} if len(codes) == 1 else None))
+        vendor = vendor_form.cleaned_data["vendor"] if vendor_form.is_bound and vendor_form.is_valid() else None
+        listed = None
+        if vendor:
+            try:
+                listed = list(registry.get(vendor).charger_list())
+            except VendorError as error:
+                self.message_user(request, str(error), messages.ERROR)
+        known = {}
+        if listed:
+            known = {
+                charger.serial: charger
+                for charger in Charger.objects.filter(vendor=vendor, serial__in=[info.serial for info in listed])
+                .select_related("station")
+            }
+        new_serials = [info.serial for info in listed or () if info.serial not in known]
+        form = ChargerImportForm(request.POST if request.method == "POST" else None, serials=new_serials)
+        if request.method == "POST" and listed is not None and form.is_valid():
+            station = form.cleaned_data["station"]
+            try:
+                imported = charger_import_from_vendor(
+                    station=station, vendor=vendor, serials=form.cleaned_data["serials"]
+                )
+            except VendorError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            except ValidationError as error:
+                for text in error.messages:
+                    self.message_user(request, text, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d charger imported into %(station)s.",
+                        "%(count)d chargers imported into %(station)s.",
+                        len(imported),
+                    )
+                    % {"count": len(imported), "station": station},
+                    messages.SUCCESS,
+                )
+                changelist = reverse("admin:chargers_charger_changelist")
+                return redirect(f"{changelist}?{urlencode({'station__id__exact': station.pk})}")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Import chargers from the vendor"),
+            "vendor_form": vendor_form,
+            "vendor": vendor,
+            "form": form,
+            "rows": [
+                {
+                    "info": info,
+                    "charger": known.get(info.serial),
+                    "kind": dict(VehicleKind.choices).get(info.kind, info.kind),
+                    "status": dict(ConnectorStatus.choices).get(info.status if info.online else "offline", ""),
+                }
+                for info in listed or ()
+            ],
+            "new_count": len(new_serials),
+            "listed": listed is not None,
+        }
+        return TemplateResponse(request, "admin/chargers/charger/import.html", context)
 
 
 @admin.register(Connector)

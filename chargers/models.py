@@ -160,3 +160,40 @@ class ChargerEvent(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.get_state_display()}"
+
+
+class TariffPushResult(models.TextChoices):
+    PENDING = "pending", _("Waiting for the charger")
+    ACCEPTED = "accepted", _("Accepted")
+    REFUSED = "refused", _("Refused")
+    FAILED = "failed", _("Not sent")
+
+
+class ChargerTariffPush(models.Model):
+    """A tariff version sent to one charger, and whether the charger took it."""
+
+    charger = models.ForeignKey(
+        Charger, on_delete=models.CASCADE, related_name="tariff_pushes", verbose_name=_("charger")
+    )
+    tariff_version = models.ForeignKey(
+        "tariffs.TariffVersion", on_delete=models.PROTECT, related_name="pushes", verbose_name=_("tariff version")
+    )
+    result = models.CharField(
+        _("result"), max_length=16, choices=TariffPushResult.choices, default=TariffPushResult.PENDING
+    )
+    error = models.CharField(_("error"), max_length=255, blank=True)
+    requested_at = models.DateTimeField(_("sent at"))
+    requested_by_name = models.CharField(_("sent by"), max_length=150, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tariff push")
+        verbose_name_plural = _("tariff pushes")
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(fields=["charger", "-requested_at"], name="tariffpush_charger_idx"),
+            models.Index(fields=["tariff_version", "charger"], name="tariffpush_version_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.charger} ← {self.tariff_version}"

@@ -76,6 +76,10 @@ class ChargerInfo:
     firmware_version: str = ""
     communication_type: str = ""
     connectors: tuple[ConnectorInfo, ...] = ()
+    # What the vendor's device type tells about the hardware; empty/0 when it does not say.
+    kind: str = ""  # tariffs.models.VehicleKind value
+    current_type: str = ""  # chargers.models.CurrentType value
+    rated_power_w: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ class VendorAdapter:
     """Operations the vendor documents offer. Subclasses set `code` and override what they support."""
 
     code: str = ""
+    # The vendor's codes for "no such session": a start it answers so about never happened.
+    unknown_session_codes: frozenset[str] = frozenset()
 
     def _unsupported(self, operation: str):
         raise VendorOperationNotSupported(
@@ -152,8 +158,9 @@ class VendorAdapter:
         self._unsupported("reservation_cancel")
 
     # Tariffs and stations (arguments are tariffs/stations model instances); without serials a tariff
-    # goes to every charger of the stations that use it, where the vendor can do that.
-    def tariff_push(self, *, template, serials: Iterable[str] | None = None) -> None:
+    # version goes to every charger of the stations that use its template, where the vendor can do that.
+    # Chargers acknowledge a pushed tariff later, each on its own (ChargerTariffPush rows record it).
+    def tariff_push(self, *, version, serials: Iterable[str] | None = None) -> None:
         self._unsupported("tariff_push")
 
     def station_push(self, *, station) -> None:

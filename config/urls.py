@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from integrations.tomda.views import TomdaPushView
+
 admin.site.site_header = _("Charging back office")
 admin.site.site_title = _("Charging back office")
 admin.site.index_title = _("Operations")
@@ -9,4 +11,5 @@ admin.site.index_title = _("Operations")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("integrations/tomda/push", TomdaPushView.as_view(), name="tomda_push"),
 ]

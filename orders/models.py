@@ -22,6 +22,15 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# A session in one of these holds its connector.
+ACTIVE_STATUSES = [
+    OrderStatus.BOOKED,
+    OrderStatus.STARTING,
+    OrderStatus.CHARGING,
+    OrderStatus.STOPPING,
+]
+
+
 class CloseReason(models.TextChoices):
     """Why a session ended, in our words; the vendor's code and text are kept beside it."""
 
@@ -94,6 +103,12 @@ class Order(models.Model):
     electricity_fee_fen = models.PositiveIntegerField(_("electricity fee (fen)"), default=0)
     service_fee_fen = models.PositiveIntegerField(_("service fee (fen)"), default=0)
     total_fee_fen = models.PositiveIntegerField(_("total (fen)"), default=0)
+    vendor_total_fen = models.PositiveIntegerField(
+        _("vendor's total (fen)"),
+        null=True,
+        blank=True,
+        help_text=_("What the vendor cloud billed, beside our own price; empty when it does not bill."),
+    )
     soc = models.PositiveSmallIntegerField(_("SOC (%)"), null=True, blank=True)
     plate = models.CharField(_("licence plate"), max_length=16, blank=True)
     vin = models.CharField(_("VIN"), max_length=17, blank=True)
@@ -110,6 +125,9 @@ class Order(models.Model):
         verbose_name=_("tariff version"),
         help_text=_("The tariff version in force when the session started; it prices the order."),
     )
+    last_data_at = models.DateTimeField(
+        _("last vendor data"), null=True, blank=True, help_text=_("When the vendor last told us about the session.")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -117,6 +135,7 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-created_at", "-id"]
+        permissions = [("operate_session", _("Can start, stop and reserve charging sessions"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["partner", "partner_order_no"],
@@ -132,6 +151,12 @@ class Order(models.Model):
                 condition=Q(ended_at__isnull=True) | Q(started_at__isnull=False, ended_at__gte=F("started_at")),
                 name="order_end_after_start",
             ),
+            # One live session per connector: two concurrent starts cannot both win.
+            models.UniqueConstraint(
+                fields=["connector"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="order_one_active_per_connector",
+            ),
         ]
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="order_created_idx"),
@@ -141,6 +166,8 @@ class Order(models.Model):
             models.Index(fields=["close_reason", "-created_at"], name="order_close_created_idx"),
             models.Index(fields=["strategy", "-created_at"], name="order_strategy_created_idx"),
             models.Index(fields=["started_at"], name="order_started_idx"),
+            # The poll and stuck-session tasks: live orders by their last news.
+            models.Index(fields=["status", "last_data_at"], name="order_status_last_data_idx"),
             models.Index(fields=["vendor_order_id"], name="order_vendor_order_idx"),
             models.Index(fields=["partner_order_no"], name="order_partner_order_no_idx"),
             models.Index(fields=["driver_id"], name="order_driver_idx"),

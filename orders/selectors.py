@@ -27,3 +27,13 @@ def order_price_breakdown(*, order: Order, samples: Iterable[OrderSample] | None
     if order.ended_at is not None and order.ended_at >= last_at and order.energy_wh >= last_wh:
         readings.append((order.ended_at, order.energy_wh))
     return price_session(tariff, readings=readings)
+
+
+def order_balance_remaining(*, order: Order) -> int:
+    """What the driver may still spend on this session, in fen: the authorised amount less our price so far.
+
+    Never negative; 0 when nothing was authorised, so a vendor asking stops rather than charges on credit.
+    """
+    breakdown = order_price_breakdown(order=order)
+    spent = breakdown.total_fen if breakdown is not None else 0
+    return max(0, order.authorized_amount_fen - spent)

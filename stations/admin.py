@@ -7,8 +7,17 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from chargers.admin import ReadOnlyAdminMixin
+from chargers.admin import (
+    VENDOR_ACTION_LIMIT,
+    ReadOnlyAdminMixin,
+    admin_link,
+    html_message,
+    too_many_selected,
+    unknown_outcome_text,
+)
 from chargers.models import Charger
+from chargers.services import station_push
+from chargers.vendor import VendorError, VendorUnavailable
 from stations.models import Station
 from stations.services import station_tariff_assign
 from tariffs.forms import StationTariffAssignForm
@@ -56,7 +65,7 @@ class StationAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     inlines = (ChargerInline,)
-    actions = ("assign_tariff_template",)
+    actions = ("assign_tariff_template", "send_to_vendor")
     # Django 6 makes https the default scheme of a URL typed without one; use it already.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -109,6 +118,40 @@ class StationAdmin(admin.ModelAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/stations/assign_tariff.html", context)
+
+    @admin.action(description=_("Send to vendor"), permissions=("change",))
+    def send_to_vendor(self, request, queryset):
+        stations = list(queryset.order_by("code")[: VENDOR_ACTION_LIMIT + 1])
+        if too_many_selected(self, request, stations):
+            return
+        sent = 0
+        for station in stations:
+            try:
+                station_push(station=station)
+            except VendorUnavailable as error:
+                text = unknown_outcome_text(error)
+            except ValidationError as error:
+                text = " ".join(error.messages)
+            except VendorError as error:
+                text = str(error)
+            else:
+                sent += 1
+                continue
+            self.message_user(
+                request, html_message(gettext("%(station)s: %(error)s"), station=admin_link(station), error=text),
+                messages.ERROR,
+            )
+        if sent:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d station sent to the vendors of its chargers.",
+                    "%(count)d stations sent to the vendors of their chargers.",
+                    sent,
+                )
+                % {"count": sent},
+                messages.SUCCESS,
+            )
 
     @admin.display(description=_("chargers"), ordering="charger_count")
     def charger_count(self, obj):

@@ -1,15 +1,20 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from chargers.admin import unknown_outcome_text
+from chargers.models import ChargerTariffPush, TariffPushResult
+from chargers.services import tariff_version_push
+from chargers.vendor import VendorError, VendorUnavailable
 from tariffs.comparison import tariff_changes
 from tariffs.display import render_breakdown, render_changes, render_tariff
 from tariffs.forms import PreviewForm, PublishForm, TariffDetailForm, TariffDetailFormSet, TariffTemplateForm
@@ -256,7 +261,8 @@ class TariffTemplateAdmin(admin.ModelAdmin):
 class TariffVersionAdmin(admin.ModelAdmin):
     """Published versions: read-only history; publishing happens on the template's page."""
 
-    change_form_template = "admin/tariffs/tariffversion/change_form.html"
+    # The version page with the tariff push below it (extends admin/tariffs/tariffversion/change_form.html).
+    change_form_template = "admin/tariffs/version_push_change_form.html"
 
     list_display = (
         "template",
@@ -337,8 +343,90 @@ class TariffVersionAdmin(admin.ModelAdmin):
         version = self.get_object(request, object_id)
         if version is not None:
             compare = request.GET.get("compare", "")
-            extra_context = {**(extra_context or {}), **self._comparison(version, compare)}
+            extra_context = {
+                **(extra_context or {}),
+                **self._comparison(version, compare),
+                **self._pushes(request, version),
+            }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    # --- sending the version to the chargers, and what each charger answered ----------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/push/", wrap(self.push_view), name="tariffs_tariffversion_push"),
+            *super().get_urls(),
+        ]
+
+    @staticmethod
+    def _may_push(request):
+        # Sending a tariff is an act on the chargers, so it is the chargers' change permission.
+        return request.user.has_perm("chargers.change_charger")
+
+    def _pushes(self, request, version):
+        context = {"can_push": self._may_push(request), "in_force": version.in_force_id == version.pk}
+        if request.user.has_perm("chargers.view_chargertariffpush"):
+            latest = (
+                ChargerTariffPush.objects.filter(tariff_version=version, charger=OuterRef("charger"))
+                .order_by("-requested_at", "-id")
+                .values("pk")[:1]
+            )
+            pushes = list(
+                ChargerTariffPush.objects.filter(tariff_version=version, pk=Subquery(latest))
+                .select_related("charger__station")
+                .order_by("charger__station__code", "charger__serial")
+            )
+            context["acknowledgements"] = pushes
+            context["acknowledgement_counts"] = [
+                (label, sum(push.result == value for push in pushes))
+                for value, label in TariffPushResult.choices
+                if any(push.result == value for push in pushes)
+            ]
+        return context
+
+    def push_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self._may_push(request):
+            raise PermissionDenied
+        version = get_object_or_404(self.get_queryset(request).select_related("template"), pk=pk)
+        back = reverse("admin:tariffs_tariffversion_change", args=[version.pk]) + "#charger-acknowledgements"
+        if version.in_force_id != version.pk:
+            # A vendor's tariff takes effect when it arrives; any other version would bill the wrong prices.
+            self.message_user(
+                request,
+                gettext("Only the version in force can be sent to chargers; %(version)s is not.")
+                % {"version": version},
+                messages.ERROR,
+            )
+            return redirect(back)
+        try:
+            pushes = tariff_version_push(version=version, by_name=request.user.get_username())
+        except ValidationError as error:
+            for text in error.messages:
+                self.message_user(request, text, messages.ERROR)
+        except VendorUnavailable as error:
+            self.message_user(request, unknown_outcome_text(error), messages.ERROR)
+        except VendorError as error:
+            self.message_user(
+                request,
+                gettext("A vendor refused %(version)s: %(error)s. The table below shows which chargers got it.")
+                % {"version": version, "error": error},
+                messages.ERROR,
+            )
+        else:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(version)s sent to %(count)d charger; its answer appears below when it comes.",
+                    "%(version)s sent to %(count)d chargers; their answers appear below as they come.",
+                    len(pushes),
+                )
+                % {"version": version, "count": len(pushes)},
+                messages.SUCCESS,
+            )
+        return redirect(back)
 
     @staticmethod
     def _comparison(version, compare):

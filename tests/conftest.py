@@ -1,6 +1,8 @@
 import pytest
 from django.contrib.auth.models import Group
 
+from tests.helpers import tomda_cloud
+
 
 @pytest.fixture
 def superuser(django_user_model):
@@ -21,3 +23,24 @@ def operator(django_user_model):
 @pytest.fixture
 def finance(django_user_model):
     return _staff_in(django_user_model, "finance", "Finance")
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    """An operator's browser, asking for English pages."""
+    client.force_login(operator)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def tomda(settings):
+    """Tomda's cloud (no pushes) with an EV charger of one connector and an e-bike charger of two."""
+    from integrations.tomda.simulator import SimCharger
+
+    chargers = [
+        SimCharger(serial="1012300001", kind="ev", connectors=1),
+        SimCharger(serial="1012300002", kind="ebike", connectors=2),
+    ]
+    with tomda_cloud(settings, chargers) as sim:
+        yield sim

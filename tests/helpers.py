@@ -1,3 +1,8 @@
+import threading
+from contextlib import contextmanager
+
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -25,3 +30,44 @@ def assert_changelist_queries_constant(client, url, make_rows):
     assert len(few.context["cl"].result_list) == 5
     assert len(many.context["cl"].result_list) == 30
     assert many_queries == few_queries
+
+
+class _BusyServer(ThreadedWSGIServer):
+    # Many senders connect at the same instant; the default backlog of 10 would reset the rest.
+    request_queue_size = 256
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 (the standard library's name)
+        pass
+
+
+@contextmanager
+def wsgi_server():
+    """This project's WSGI application on a threaded loopback server; yields its base URL.
+
+    Each request runs in its own thread on its own database connection, as on a real server, so
+    tests and benchmarks see the concurrency a vendor's burst of pushes causes.
+    """
+    server = _BusyServer(("127.0.0.1", 0), _QuietHandler, allow_reuse_address=False)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def tomda_cloud(settings, chargers, **options):
+    """The Tomda simulator with `chargers` running, and our Tomda settings pointing at it."""
+    from integrations.tomda.simulator import TomdaSimulator
+
+    with TomdaSimulator(api_id="sim-id", api_key="sim-key", chargers=chargers, **options) as sim:
+        settings.TOMDA_BASE_URL = sim.base_url
+        settings.TOMDA_API_ID = "sim-id"
+        settings.TOMDA_API_KEY = "sim-key"
+        yield sim

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from tests.chargers.factories import ChargerEventFactory, ChargerFactory, ConnectorFactory
+from tests.integrations.factories import ApiCallLogFactory, InboundMessageFactory, OutboundDeliveryFactory
 from tests.orders.factories import OrderFactory, OrderSampleFactory, PartnerFactory
 from tests.stations.factories import StationFactory
 from tests.tariffs.factories import TariffTemplateFactory, TariffVersionFactory
@@ -28,6 +29,9 @@ FACTORIES = {
     "orders.partner": PartnerFactory,
     "orders.order": OrderFactory,
     "orders.ordersample": OrderSampleFactory,
+    "integrations.apicalllog": ApiCallLogFactory,
+    "integrations.inboundmessage": InboundMessageFactory,
+    "integrations.outbounddelivery": OutboundDeliveryFactory,
 }
 
 ALL = (200, 200, 200, 200, 200)
@@ -47,6 +51,10 @@ EXPECTED = {
         "orders.partner": ALL,
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
+        # Replay and retry need the change permission; a row's page stays read-only all the same.
+        "integrations.apicalllog": VIEW,
+        "integrations.inboundmessage": VIEW,
+        "integrations.outbounddelivery": VIEW,
     },
     "operator": {
         "tariffs.tarifftemplate": ALL,
@@ -58,6 +66,9 @@ EXPECTED = {
         "orders.partner": NONE,
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
+        "integrations.apicalllog": VIEW,
+        "integrations.inboundmessage": VIEW,
+        "integrations.outbounddelivery": VIEW,
     },
     "finance": {
         "tariffs.tarifftemplate": NONE,
@@ -69,6 +80,9 @@ EXPECTED = {
         "orders.partner": VIEW,
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
+        "integrations.apicalllog": NONE,
+        "integrations.inboundmessage": NONE,
+        "integrations.outbounddelivery": NONE,
     },
 }
 
@@ -94,7 +108,7 @@ def test_each_role_gets_exactly_the_expected_status_on_every_admin_page(request,
 
 
 def test_the_matrix_covers_every_model_the_domain_apps_register():
-    domain_apps = {"tariffs", "stations", "chargers", "orders"}
+    domain_apps = {"tariffs", "stations", "chargers", "orders", "integrations"}
     registered = {m._meta.label_lower for m in admin.site._registry if m._meta.app_label in domain_apps}
     assert registered == set(FACTORIES)
 
@@ -151,6 +165,7 @@ def models_on_index(response):
 
 VIEW_ONLY = {"add": False, "change": False, "delete": False, "view": True}
 FULL = {"add": True, "change": True, "delete": True, "view": True}
+ACT_ON = {"add": False, "change": True, "delete": False, "view": True}  # replay/retry from the list
 
 
 def test_operator_index_lists_exactly_what_operators_may_see(client, operator):
@@ -164,6 +179,7 @@ def test_operator_index_lists_exactly_what_operators_may_see(client, operator):
         "stations": {"Station": FULL},
         "chargers": {"Charger": FULL, "Connector": FULL, "ChargerEvent": VIEW_ONLY},
         "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY},
+        "integrations": {"ApiCallLog": VIEW_ONLY, "InboundMessage": ACT_ON, "OutboundDelivery": ACT_ON},
     }
 
 

@@ -74,7 +74,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the task cluster write to the same file; wait for the lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
+    # IMMEDIATE takes the write lock when a transaction begins, so a reader never fails on upgrading to a writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -134,3 +135,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Tomda cloud (汤姆达). Off until TOMDA_BASE_URL, TOMDA_API_ID and TOMDA_API_KEY are set.
+TOMDA_BASE_URL = env("TOMDA_BASE_URL", default="")  # e.g. https://sp.tom-da.com/Manage
+TOMDA_API_ID = env("TOMDA_API_ID", default="")
+TOMDA_API_KEY = env("TOMDA_API_KEY", default="")
+TOMDA_CONNECT_TIMEOUT = env.float("TOMDA_CONNECT_TIMEOUT", default=5.0)
+TOMDA_READ_TIMEOUT = env.float("TOMDA_READ_TIMEOUT", default=15.0)
+# Refresh the access token this many seconds before Tomda's stated expiry.
+TOMDA_TOKEN_REFRESH_MARGIN = env.int("TOMDA_TOKEN_REFRESH_MARGIN", default=300)
+# Push verification (spec §5.1; its algorithm, appendix 6.1, is not published): see the README.
+TOMDA_PUSH_VERIFIER = env("TOMDA_PUSH_VERIFIER", default="none")
+TOMDA_PUSH_TOKEN = env("TOMDA_PUSH_TOKEN", default="")
+TOMDA_PUSH_KEY = env("TOMDA_PUSH_KEY", default="")
+# Ask Tomda for a session's progress when it has sent nothing for this long; ask about a session
+# with no end this long after its last data.
+TOMDA_POLL_AFTER_MINUTES = env.int("TOMDA_POLL_AFTER_MINUTES", default=5)
+TOMDA_STUCK_AFTER_MINUTES = env.int("TOMDA_STUCK_AFTER_MINUTES", default=60)

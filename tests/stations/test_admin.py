@@ -138,14 +138,6 @@ def test_operator_saves_a_station_whose_chargers_are_shown_read_only(client, ope
 # --- tariffs --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def operator_client(client, operator):
-    """An operator's browser, asking for English pages."""
-    client.force_login(operator)
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
 def versions_in_force(response):
     """Each listed station's code with its tariff version column, in English."""
     admin = response.context["cl"].model_admin

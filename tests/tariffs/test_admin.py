@@ -36,14 +36,6 @@ TEMPLATE_ADD = reverse("admin:tariffs_tarifftemplate_add")
 VERSIONS = reverse("admin:tariffs_tariffversion_changelist")
 
 
-@pytest.fixture
-def operator_client(client, operator):
-    """An operator's browser, asking for English pages."""
-    client.force_login(operator)
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
 def template_url(template):
     return reverse("admin:tariffs_tarifftemplate_change", args=[template.pk])
 

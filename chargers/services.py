@@ -1,0 +1,226 @@
+"""Writes to chargers, connectors and their events, from vendor news and operators' imports."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chargers.models import (
+    Charger,
+    ChargerEvent,
+    ChargerTariffPush,
+    Connector,
+    ConnectorStatus,
+    CurrentType,
+    EventState,
+    TariffPushResult,
+)
+from chargers.vendor import ChargerInfo, VendorError, VendorUnavailable, registry, vendor_adapter_for
+from stations.models import Station
+from tariffs.models import VehicleKind
+from tariffs.selectors import tariff_version_in_force
+
+
+def _newer(at: datetime, than: datetime | None) -> bool:
+    return than is None or at >= than
+
+
+def connector_status_update(*, connector: Connector, status: str, vendor_status: str, at: datetime | None) -> bool:
+    """Set the connector's status as the vendor saw it at `at`; older news never overwrites newer.
+
+    `at` is the vendor's clock. An answer to our own question (a sync) has none: it is applied, and
+    leaves the time alone, because our clock and the vendor's cannot be compared to the second.
+    Returns whether the connector changed.
+    """
+    if at is not None and not _newer(at, connector.status_changed_at):
+        return False
+    changed_at = at or connector.status_changed_at
+    if (connector.status, connector.vendor_status, connector.status_changed_at) == (status, vendor_status, changed_at):
+        return False
+    connector.status, connector.vendor_status, connector.status_changed_at = status, vendor_status, changed_at
+    connector.save(update_fields=["status", "vendor_status", "status_changed_at"])
+    return True
+
+
+def charger_device_update(*, charger: Charger, info: ChargerInfo, at: datetime | None) -> Charger:
+    """Apply the vendor's description of a charger: its flags, versions and every connector.
+
+    Connectors the vendor names and we lack are created; ours it does not name are left alone (a
+    vendor listing one gun of a pair must not delete the other). News older than the charger's last
+    is ignored, so a delayed push cannot bring back an old state. `at` is the vendor's clock; an
+    answer to our own question (None) is applied without moving it, as in `connector_status_update`.
+    """
+    with transaction.atomic():
+        charger = Charger.objects.select_for_update().get(pk=charger.pk)
+        if at is not None and not _newer(at, charger.last_seen_at):
+            return charger
+        charger.online = info.online
+        charger.status = info.status if info.online else ConnectorStatus.OFFLINE
+        charger.vendor_status = info.vendor_status
+        charger.last_seen_at = at or charger.last_seen_at
+        fields = ["online", "status", "vendor_status", "last_seen_at", "updated_at"]
+        for name in (
+            "device_type_code",
+            "device_type_name",
+            "model",
+            "hardware_version",
+            "firmware_version",
+            "communication_type",
+        ):
+            value = getattr(info, name)
+            if value:  # a vendor leaving a field out is not a vendor clearing it
+                setattr(charger, name, value)
+                fields.append(name)
+        charger.save(update_fields=fields)
+        existing = {c.number: c for c in charger.connectors.all()}
+        for described in info.connectors:
+            connector = existing.get(described.number)
+            if connector is None:
+                connector = Connector.objects.create(
+                    charger=charger,
+                    number=described.number,
+                    name=_("Connector %(number)s") % {"number": described.number},
+                )
+            status = described.status if info.online else ConnectorStatus.OFFLINE
+            connector_status_update(connector=connector, status=status, vendor_status=described.vendor_status, at=at)
+        return charger
+
+
+def charger_import(*, station: Station, vendor: str, info: ChargerInfo, kind: str, current_type: str,
+                   rated_power_w: int, name: str = "") -> Charger:
+    """Add a charger the vendor knows to one of our stations, with its connectors."""
+    if station.kind != kind:
+        raise ValidationError(
+            _("Charger %(serial)s serves %(kind)s; station %(station)s does not.")
+            % {"serial": info.serial, "kind": VehicleKind(kind).label, "station": station}
+        )
+    with transaction.atomic():
+        if Charger.objects.filter(vendor=vendor, serial=info.serial).exists():
+            raise ValidationError(_("Charger %(serial)s is already in the back office.") % {"serial": info.serial})
+        charger = Charger.objects.create(
+            station=station,
+            vendor=vendor,
+            serial=info.serial,
+            name=name,
+            kind=kind,
+            current_type=current_type,
+            rated_power_w=rated_power_w,
+        )
+        return charger_device_update(charger=charger, info=info, at=None)
+
+
+def charger_event_record(
+    *,
+    charger: Charger,
+    connector: Connector | None,
+    source: str,
+    code: str,
+    name: str,
+    state: str,
+    device_time: datetime,
+) -> ChargerEvent:
+    """Store one event a charger reported; a redelivered event (same charger, place, code, state, time) is kept once."""
+    event, _created = ChargerEvent.objects.get_or_create(
+        charger=charger,
+        connector=connector,
+        code=code,
+        state=state,
+        device_time=device_time,
+        defaults={"source": source, "name": name},
+    )
+    return event
+
+
+def charger_open_fault_codes(*, charger: Charger, connector: Connector | None, fault_codes) -> set[str]:
+    """Fault codes whose latest event at this connector (or at the whole charger) is still happening."""
+    events = ChargerEvent.objects.filter(charger=charger, code__in=list(fault_codes))
+    events = events.filter(connector=connector) if connector else events.filter(connector__isnull=True)
+    latest: dict[str, str] = {}
+    for code, state in events.order_by("code", "-device_time", "-id").values_list("code", "state"):
+        latest.setdefault(code, state)
+    return {code for code, state in latest.items() if state == EventState.HAPPENING}
+
+
+# --- operators' requests to vendors ---
+
+
+def charger_sync(*, charger: Charger) -> Charger:
+    """Read the charger's description from its vendor and apply it."""
+    info = vendor_adapter_for(charger).charger_detail(serial=charger.serial)
+    return charger_device_update(charger=charger, info=info, at=None)
+
+
+def charger_import_from_vendor(*, station: Station, vendor: str, serials) -> list[Charger]:
+    """Add the vendor's chargers `serials` to `station`, each described by the vendor, all or none."""
+    adapter = registry.get(vendor)
+    infos = [adapter.charger_detail(serial=serial) for serial in serials]
+    with transaction.atomic():
+        return [
+            charger_import(
+                station=station,
+                vendor=vendor,
+                info=info,
+                kind=info.kind or station.kind,
+                current_type=info.current_type or CurrentType.AC,
+                rated_power_w=info.rated_power_w,
+            )
+            for info in infos
+        ]
+
+
+def station_push(*, station: Station, vendor: str | None = None) -> list[str]:
+    """Send the station (its chargers and tariff) to every vendor that runs a charger there, or to one."""
+    chargers = station.chargers.filter(vendor=vendor) if vendor else station.chargers.all()
+    vendors = sorted(set(chargers.values_list("vendor", flat=True)))
+    if not vendors:
+        raise ValidationError(_("Station %(station)s has no chargers to tell a vendor about.") % {"station": station})
+    for vendor in vendors:
+        registry.get(vendor).station_push(station=station)
+    return vendors
+
+
+def tariff_version_push(*, version, by_name: str = "", now: datetime | None = None) -> list[ChargerTariffPush]:
+    """Send a tariff version to the chargers of every station using its template, vendor by vendor.
+
+    A row per charger is committed before the vendor is called, because chargers may answer before
+    the call returns; a vendor's refusal marks its rows as not sent and is raised after the others went.
+    """
+    now = now or timezone.now()
+    in_force = tariff_version_in_force(template=version.template_id, at=now)
+    if in_force is None or in_force.pk != version.pk:
+        # A charger bills with a tariff from the moment it has it: only the version in force may go.
+        raise ValidationError(
+            _("Version %(version)s is not the one in force now; only the version in force is sent to chargers.")
+            % {"version": version}
+        )
+    chargers = list(
+        Charger.objects.filter(station__tariff_template=version.template_id).select_related("station")
+        .order_by("vendor", "serial")
+    )
+    if not chargers:
+        raise ValidationError(
+            _("No charger is in a station using %(template)s.") % {"template": version.template}
+        )
+    with transaction.atomic():
+        pushes = ChargerTariffPush.objects.bulk_create(
+            ChargerTariffPush(charger=charger, tariff_version=version, requested_at=now, requested_by_name=by_name)
+            for charger in chargers
+        )
+    failures = []
+    for vendor in sorted({charger.vendor for charger in chargers}):
+        try:
+            registry.get(vendor).tariff_push(version=version)
+        except (VendorError, ValidationError) as exc:
+            message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+            rows = ChargerTariffPush.objects.filter(pk__in=[p.pk for p in pushes if p.charger.vendor == vendor])
+            if isinstance(exc, VendorUnavailable):
+                # No answer: the chargers may have it all the same; they stay pending for their own word.
+                rows.update(error=message[:255])
+            else:
+                rows.update(result=TariffPushResult.FAILED, error=message[:255], answered_at=timezone.now())
+            failures.append(exc)
+    if failures:
+        raise failures[0]
+    return pushes

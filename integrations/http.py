@@ -1,0 +1,146 @@
+"""The one HTTP client base: timeouts, typed errors and an `ApiCallLog` row for every call.
+
+A vendor client subclasses `HttpClient`, sets `vendor`, `redacted` (parameter names whose values
+never reach the log) and implements `parse(response)` to turn a vendor answer into data or a
+`VendorError`. Errors are the domain's (`chargers.vendor`), so a service can catch them without
+knowing which vendor it spoke to.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+
+import requests
+from django.utils import timezone
+
+from chargers.vendor import VendorError, VendorUnavailable
+from integrations.models import ApiCallLog, CallOutcome
+
+logger = logging.getLogger(__name__)
+
+LOGGED_BODY_CHARS = 4000
+REDACTED = "***"
+
+
+class BadResponse(VendorError):
+    """The vendor answered with something that is not its protocol (not JSON, wrong shape)."""
+
+
+def redact(params: Mapping | None, names: frozenset[str]) -> dict:
+    """A copy of `params` with the values of `names` replaced, nested JSON objects included."""
+
+    def walk(value):
+        if isinstance(value, Mapping):
+            return {k: (REDACTED if k in names else walk(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(dict(params or {}))
+
+
+def redact_json_text(text: str, names: frozenset[str]) -> str:
+    """`text` with the values of `names` masked when it is a JSON document; other text as it was.
+
+    Answers can carry secrets too (a token call answers with the token).
+    """
+    if not text or not any(name in text for name in names):
+        return text
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(redact({"body": document}, names)["body"], ensure_ascii=False)
+
+
+class HttpClient:
+    vendor: str = ""
+    redacted: frozenset[str] = frozenset()
+
+    def __init__(self, *, base_url: str, connect_timeout: float = 5.0, read_timeout: float = 15.0, session=None):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = session or requests.Session()
+
+    def parse(self, response: requests.Response, *, operation: str):
+        """The data of a successful answer; raises VendorError (with the vendor's code) otherwise."""
+        raise NotImplementedError
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping | None = None,
+        data: Mapping | None = None,
+        json_body=None,
+        headers: Mapping | None = None,
+        charger_serial: str = "",
+        order_no: str = "",
+    ):
+        """Send one request, log it, and return `parse(response)`.
+
+        Raises VendorUnavailable when the outcome is unknown (timeout, connection failure, 5xx) and
+        VendorError when the vendor answered and refused.
+        """
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        logged = {"query": params, "form": data, "json": json_body}
+        log = ApiCallLog(
+            vendor=self.vendor,
+            operation=operation,
+            method=method,
+            url=url[:500],
+            request_body=json.dumps(
+                {k: redact(v, self.redacted) if isinstance(v, Mapping) else v for k, v in logged.items() if v},
+                ensure_ascii=False,
+                default=str,
+            ),
+            charger_serial=charger_serial,
+            order_no=order_no,
+            created_at=timezone.now(),
+        )
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method, url, params=params, data=data, json=json_body, headers=headers, timeout=self.timeout
+            )
+        except requests.Timeout as exc:
+            self._finish(log, started, CallOutcome.TIMEOUT, error=str(exc))
+            raise VendorUnavailable(
+                f"{self.vendor} {operation}: no answer in time ({exc.__class__.__name__})", vendor=self.vendor
+            ) from exc
+        except requests.RequestException as exc:
+            self._finish(log, started, CallOutcome.TRANSPORT_ERROR, error=str(exc))
+            raise VendorUnavailable(f"{self.vendor} {operation}: {exc}", vendor=self.vendor) from exc
+
+        log.status_code = response.status_code
+        log.response_body = redact_json_text(response.text, self.redacted)[:LOGGED_BODY_CHARS]
+        try:
+            result = self.parse(response, operation=operation)
+        except VendorUnavailable as exc:
+            self._finish(log, started, CallOutcome.HTTP_ERROR, error=str(exc), code=exc.code, message=exc.message)
+            raise
+        except BadResponse as exc:
+            self._finish(log, started, CallOutcome.BAD_RESPONSE, error=str(exc), code=exc.code, message=exc.message)
+            raise
+        except VendorError as exc:
+            self._finish(log, started, CallOutcome.VENDOR_ERROR, error=str(exc), code=exc.code, message=exc.message)
+            raise
+        self._finish(log, started, CallOutcome.OK, code=getattr(result, "vendor_code", ""))
+        return result
+
+    def _finish(self, log: ApiCallLog, started: float, outcome: str, *, error="", code="", message=""):
+        log.duration_ms = int((time.monotonic() - started) * 1000)
+        log.outcome = outcome
+        log.error = error
+        log.vendor_code = str(code or "")[:32]
+        log.vendor_message = str(message or "")[:255]
+        try:
+            log.save()
+        except Exception:
+            # A call log must never turn a vendor's answer into our failure.
+            logger.exception("could not store the API call log of %s %s", self.vendor, log.operation)

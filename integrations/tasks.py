@@ -1,0 +1,28 @@
+"""Task functions for django-q2: each calls one service and returns what it reports.
+
+Their dotted paths are what `async_task` and the schedules name (`integrations/schedules.py`), so they
+keep their names.
+"""
+
+from integrations import outbox
+
+
+def delivery_send(delivery_id):
+    """Attempt one outbound delivery if it is still waiting and due."""
+    delivery = outbox.delivery_attempt(delivery_id=delivery_id)
+    # The status is what the cluster's task list shows for this run.
+    return None if delivery is None else delivery.status
+
+
+def deliveries_sweep():
+    """Enqueue every due outbound delivery; runs every minute."""
+    return outbox.deliveries_sweep()
+
+
+def inbound_retry_failed():
+    """Process failed inbound messages again; runs every few minutes."""
+    # The inbox imports the vendor packages' processors; importing it here keeps this module light
+    # for the cluster and free of an import cycle with them.
+    from integrations.inbox import inbound_retry_failed as retry
+
+    return retry()

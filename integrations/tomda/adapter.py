@@ -1,0 +1,117 @@
+"""Tomda behind the `VendorAdapter` contract: our units and words in, Tomda's client calls out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chargers.models import Vendor
+from chargers.vendor import ChargerInfo, SessionState, StartCommand, VendorAdapter
+from integrations.http import BadResponse
+from stations.models import Station
+from tariffs.renderings import TariffRenderError
+from tariffs.selectors import tariff_version_in_force
+
+from . import mappers
+from .client import TomdaClient
+from .payloads import fee_model_for_version, station_info
+
+
+class TomdaAdapter(VendorAdapter):
+    code = Vendor.TOMDA
+    unknown_session_codes = frozenset({"2013", "1400"})
+
+    def __init__(self, client: TomdaClient | None = None):
+        self._client = client
+
+    @property
+    def client(self) -> TomdaClient:
+        if self._client is None:
+            self._client = TomdaClient.from_settings()
+        return self._client
+
+    # Devices
+
+    def charger_list(self) -> Iterator[ChargerInfo]:
+        for charger in self.client.charger_list_all():
+            yield _read(mappers.charger_info, charger)
+
+    def charger_detail(self, *, serial: str) -> ChargerInfo:
+        return _read(mappers.charger_info, self.client.charger_detail(serial=serial))
+
+    # Sessions
+
+    def session_start(self, *, command: StartCommand) -> SessionState | None:
+        try:
+            strategy, param = mappers.strategy_parameters(command.strategy, command.strategy_param)
+        except mappers.MappingError as exc:
+            raise ValidationError(str(exc)) from exc
+        self.client.start(
+            charger_type=mappers.CHARGER_TYPES[command.kind],
+            serial=command.serial,
+            connector_id=command.connector_number,
+            strategy=strategy,
+            strategy_param=param,
+            order_no=command.order_no,
+            user_balance_fen=command.balance_fen,
+        )
+        return None
+
+    def session_stop(self, *, order_no: str, serial: str, connector_number: int) -> None:
+        self.client.stop(order_no=order_no)
+
+    def session_query(self, *, order_no: str, serial: str, connector_number: int) -> SessionState:
+        return _read(mappers.session_state, self.client.progress(order_no=order_no))
+
+    def reservation_create(self, *, order_no: str, serial: str, connector_number: int) -> None:
+        self.client.reserve(serial=serial, connector_id=connector_number, order_no=order_no)
+
+    def reservation_cancel(self, *, order_no: str) -> None:
+        self.client.reservation_cancel(order_no=order_no)
+
+    # Tariffs and stations
+
+    def tariff_push(self, *, version, serials: Iterable[str] | None = None) -> None:
+        """Tomda sends a template to the chargers of the stations it knows use it (§4.5.7 sycnCharger),
+        so the stations are synced first with the template; named chargers get it one by one (§4.5.1 fee)."""
+        model = self._fee_model(version)
+        if serials is not None:
+            for serial in serials:
+                self.client.fee_set(serial=serial, fee_model=model)
+            return
+        stations = Station.objects.filter(
+            tariff_template=version.template, chargers__vendor=Vendor.TOMDA
+        ).distinct().order_by("code")
+        for station in stations:
+            self.client.station_sync(station_info=station_info(station, version=version))
+        self.client.fee_template_sync(fee_model=model, sync_chargers=True)
+
+    def station_push(self, *, station) -> None:
+        version = None
+        if station.tariff_template_id:
+            version = tariff_version_in_force(template=station.tariff_template_id, at=timezone.now())
+        if version is None:
+            raise ValidationError(
+                _("Tomda needs a tariff with every station: give station %(station)s a published tariff template.")
+                % {"station": station}
+            )
+        self._fee_model(version)  # refuse a tariff Tomda cannot carry before sending anything
+        self.client.station_sync(station_info=station_info(station, version=version))
+
+    @staticmethod
+    def _fee_model(version) -> dict:
+        try:
+            return fee_model_for_version(version)
+        except TariffRenderError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+def _read(mapper, data):
+    """Map an answer of Tomda's; one we cannot read is the vendor's error, not ours."""
+    try:
+        return mapper(data)
+    except mappers.MappingError as exc:
+        raise BadResponse(f"Tomda answered something we cannot read: {exc}", vendor=Vendor.TOMDA) from exc

@@ -1,0 +1,60 @@
+"""What we send Tomda about our stations and tariffs (§4.3.2, §4.5.6), built from our records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chargers.models import Charger, Vendor
+from stations.models import Station
+from tariffs.models import TariffTemplate, TariffVersion
+from tariffs.renderings import TariffRenderError, tomda_fee_model
+from tariffs.selectors import tariff_version_in_force
+
+from .mappers import CHARGER_TYPES
+
+# §4.5.6 stationStatus, from ours.
+STATION_STATUS = {
+    "plan": "PLAN",
+    "build": "BUILD",
+    "working": "WORKING",
+    "fault": "FAULT",
+    "maintain": "MAINTAIN",
+    "deactivated": "DEACTIVATED",
+}
+
+
+def fee_model_for_version(version: TariffVersion) -> dict:
+    """The version as Tomda's fee template, under its template's external id."""
+    return tomda_fee_model(version.tariff, external_id=version.template.external_id, name=version.name)
+
+
+def fee_version_for_template(template: TariffTemplate, *, at: datetime | None = None) -> TariffVersion:
+    """The version of `template` in force now; a template never published cannot be sent."""
+    version = tariff_version_in_force(template=template, at=at or timezone.now())
+    if version is None:
+        raise TariffRenderError(
+            _("Tariff template %(template)s has no version in force: publish it first.") % {"template": template}
+        )
+    return version
+
+
+def station_info(station: Station, *, version: TariffVersion | None) -> dict:
+    """§4.5.6 stationInfo: the station, its Tomda chargers and, when it has one, its tariff in force."""
+    serials = Charger.objects.filter(station=station, vendor=Vendor.TOMDA).order_by("serial")
+    info = {
+        "clientStationId": station.code,
+        "stationName": station.name,
+        "stationStatus": STATION_STATUS[station.status],
+        "location": station.address,
+        "latitude": str(station.latitude) if station.latitude is not None else "",
+        "longitude": str(station.longitude) if station.longitude is not None else "",
+        "serialNums": ",".join(serials.values_list("serial", flat=True)),
+        "stationType": CHARGER_TYPES[station.kind],
+    }
+    if version is not None:
+        info["clientElecFeeModelId"] = version.template.external_id
+        info["elecFeeModelInfo"] = fee_model_for_version(version)
+    return info

@@ -1,0 +1,98 @@
+"""The periodic tasks are written by the code on every migrate: created once, corrected, never doubled."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django_q.models import Schedule
+
+from integrations.schedules import SCHEDULES, schedules_ensure
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED = {
+    "outbox_sweep": ("integrations.tasks.deliveries_sweep", 1),
+    "inbox_retry_failed": ("integrations.tasks.inbound_retry_failed", 5),
+    "tomda_sessions_poll": ("integrations.tomda.tasks.sessions_poll", 1),
+    "tomda_sessions_stuck_check": ("integrations.tomda.tasks.sessions_stuck_check", 10),
+    "tomda_token_refresh": ("integrations.tomda.tasks.token_refresh", 30),
+}
+
+
+def schedules():
+    return {s.name: (s.func, s.minutes) for s in Schedule.objects.all()}
+
+
+def test_the_schedules_are_created_once_however_often_it_runs():
+    # Given a database without schedules
+    Schedule.objects.all().delete()
+
+    # When it runs twice
+    schedules_ensure()
+    schedules_ensure()
+
+    # Then each schedule exists once, every few minutes, forever
+    assert schedules() == EXPECTED
+    assert Schedule.objects.count() == len(EXPECTED)
+    assert set(Schedule.objects.values_list("schedule_type", "repeats")) == {(Schedule.MINUTES, -1)}
+
+
+def test_a_changed_schedule_is_corrected_and_keeps_its_row():
+    # Given schedules whose interval and function someone changed by hand
+    schedules_ensure()
+    sweep = Schedule.objects.get(name="outbox_sweep")
+    Schedule.objects.filter(pk=sweep.pk).update(minutes=15, schedule_type=Schedule.HOURLY, repeats=3)
+    Schedule.objects.filter(name="tomda_token_refresh").update(func="somewhere.else")
+
+    # When it runs again
+    schedules_ensure()
+
+    # Then both are back as the code says, in the same row
+    assert schedules() == EXPECTED
+    sweep.refresh_from_db()
+    assert (sweep.minutes, sweep.schedule_type, sweep.repeats) == (1, Schedule.MINUTES, -1)
+
+
+def test_a_schedule_made_twice_by_hand_is_reduced_to_one():
+    schedules_ensure()
+    Schedule.objects.create(
+        name="outbox_sweep", func="integrations.tasks.deliveries_sweep", schedule_type=Schedule.MINUTES, minutes=1
+    )
+
+    schedules_ensure()
+
+    assert Schedule.objects.filter(name="outbox_sweep").count() == 1
+
+
+def test_other_schedules_are_left_alone():
+    Schedule.objects.create(name="nightly_export", func="orders.tasks.export", schedule_type=Schedule.DAILY)
+
+    schedules_ensure()
+
+    assert Schedule.objects.get(name="nightly_export").func == "orders.tasks.export"
+
+
+def test_migrate_runs_it():
+    # Given no schedules, when migrate runs (nothing to apply, post_migrate still fires)
+    Schedule.objects.all().delete()
+    call_command("migrate", verbosity=0)
+
+    assert schedules() == EXPECTED
+
+
+def test_every_scheduled_function_of_ours_is_importable():
+    # The Tomda tasks belong to the Tomda package; the outbox and inbox ones to this app.
+    from django.utils.module_loading import import_string
+
+    for task in SCHEDULES:
+        assert callable(import_string(task.func)), task.func
+
+
+def test_the_migrated_state_post_migrate_passes_is_used_when_given():
+    # Given the models as the migrations define them, as post_migrate hands them over
+    Schedule.objects.all().delete()
+    migrated = MigrationExecutor(connection).loader.project_state().apps
+
+    schedules_ensure(apps=migrated, using="default")
+
+    assert schedules() == EXPECTED
