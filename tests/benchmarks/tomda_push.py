@@ -129,9 +129,6 @@ def main():
     from tests.helpers import wsgi_server
 
     setup_test_environment()
-    if connection.vendor == "sqlite":
-        # A file, as in a real deployment: the in-memory test database locks whole tables under threads.
-        connection.settings_dict.setdefault("TEST", {})["NAME"] = str(ROOT / "bench-tomda-push.sqlite3")
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         sessions = build(args.sessions)
