@@ -217,6 +217,19 @@ def unknown_outcome_text(error):
     ) % {"error": error}
 
 
+def _no_answer_to_a_read(error):
+    return gettext("The vendor did not answer (%(error)s). Try again later.") % {"error": error}
+
+
+def failure_text(error, *, unavailable=unknown_outcome_text):
+    """An operator's words for a refused request: our rule's messages, or the vendor's code and message."""
+    if isinstance(error, VendorUnavailable):
+        return unavailable(error)
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
+
+
 # --- chargers, connectors, events ---------------------------------------------------------------
 
 
@@ -286,12 +299,8 @@ class ChargerAdmin(admin.ModelAdmin):
         for charger in chargers:
             try:
                 charger_sync(charger=charger)
-            except VendorUnavailable as error:
-                text = gettext("The vendor did not answer (%(error)s). Try again later.") % {"error": error}
-            except ValidationError as error:
-                text = " ".join(error.messages)
-            except VendorError as error:
-                text = str(error)
+            except (ValidationError, VendorError) as error:
+                text = failure_text(error, unavailable=_no_answer_to_a_read)
             else:
                 synced += 1
                 continue

@@ -155,9 +155,7 @@ def inbound_replay(*, message: InboundMessage) -> InboundMessage:
         return message
     try:
         message, _data = inbound_process(message=message)
-    except InboundRejected:
-        message.refresh_from_db()
-    except Exception:
+    except Exception:  # rejected or failed: the row says which, and why
         message.refresh_from_db()
     return message
 

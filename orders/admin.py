@@ -17,6 +17,7 @@ from chargers.admin import (
     LargeTableAdminMixin,
     ReadOnlyAdminMixin,
     admin_link,
+    failure_text,
     html_message,
     too_many_selected,
 )
@@ -226,12 +227,10 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
             return None
         try:
             return operation.service(order=order)
-        except ValidationError as error:
-            text = html_message(gettext("Order %(order)s: %(error)s"), order=link, error=" ".join(error.messages))
         except VendorUnavailable as error:
             text = html_message(str(operation.unavailable), order=link, error=str(error))
-        except VendorError as error:
-            text = html_message(gettext("Order %(order)s: %(error)s"), order=link, error=str(error))
+        except (ValidationError, VendorError) as error:
+            text = html_message(gettext("Order %(order)s: %(error)s"), order=link, error=failure_text(error))
         self.message_user(request, text, messages.ERROR)
         return None
 

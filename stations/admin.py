@@ -11,13 +11,13 @@ from chargers.admin import (
     VENDOR_ACTION_LIMIT,
     ReadOnlyAdminMixin,
     admin_link,
+    failure_text,
     html_message,
     too_many_selected,
-    unknown_outcome_text,
 )
 from chargers.models import Charger
 from chargers.services import station_push
-from chargers.vendor import VendorError, VendorUnavailable
+from chargers.vendor import VendorError
 from stations.models import Station
 from stations.services import station_tariff_assign
 from tariffs.forms import StationTariffAssignForm
@@ -128,12 +128,8 @@ class StationAdmin(admin.ModelAdmin):
         for station in stations:
             try:
                 station_push(station=station)
-            except VendorUnavailable as error:
-                text = unknown_outcome_text(error)
-            except ValidationError as error:
-                text = " ".join(error.messages)
-            except VendorError as error:
-                text = str(error)
+            except (ValidationError, VendorError) as error:
+                text = failure_text(error)
             else:
                 sent += 1
                 continue

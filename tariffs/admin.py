@@ -392,15 +392,6 @@ class TariffVersionAdmin(admin.ModelAdmin):
             raise PermissionDenied
         version = get_object_or_404(self.get_queryset(request).select_related("template"), pk=pk)
         back = reverse("admin:tariffs_tariffversion_change", args=[version.pk]) + "#charger-acknowledgements"
-        if version.in_force_id != version.pk:
-            # A vendor's tariff takes effect when it arrives; any other version would bill the wrong prices.
-            self.message_user(
-                request,
-                gettext("Only the version in force can be sent to chargers; %(version)s is not.")
-                % {"version": version},
-                messages.ERROR,
-            )
-            return redirect(back)
         try:
             pushes = tariff_version_push(version=version, by_name=request.user.get_username())
         except ValidationError as error:

@@ -10,6 +10,8 @@ from chargers.vendor import ChargerInfo, ChargeStrategy, ConnectorInfo, SessionS
 from orders.models import CloseReason, OrderStatus
 from tariffs.models import VehicleKind
 
+from . import constants as c
+
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -98,13 +100,13 @@ DEVICE_TYPES = {
 
 # §4.5.3 chargeStrategy; the energy strategy's parameter is in whole kW(h) on Tomda's side, Wh on ours.
 STRATEGY_CODES = {
-    ChargeStrategy.TIME: 1,
-    ChargeStrategy.AMOUNT: 2,
-    ChargeStrategy.ENERGY: 3,
-    ChargeStrategy.FULL: 4,
+    ChargeStrategy.TIME: c.STRATEGY_TIME,
+    ChargeStrategy.AMOUNT: c.STRATEGY_AMOUNT,
+    ChargeStrategy.ENERGY: c.STRATEGY_ENERGY,
+    ChargeStrategy.FULL: c.STRATEGY_FULL,
 }
 
-CHARGER_TYPES = {VehicleKind.EV: 1, VehicleKind.EBIKE: 2}
+CHARGER_TYPES = {VehicleKind.EV: c.CHARGER_TYPE_EV, VehicleKind.EBIKE: c.CHARGER_TYPE_EBIKE}
 
 
 class MappingError(ValueError):

@@ -30,12 +30,13 @@ from orders.selectors import order_balance_remaining
 from orders.services import Progress, Settlement, order_progress_record, order_settle
 from tariffs.renderings import TariffRenderError
 
+from . import constants as c
 from . import mappers
 from .mappers import MappingError
 from .payloads import fee_model_for_version, fee_version_for_template
 
 # Our reply codes, from appendix 4 where one fits (the spec has no table of push reply codes).
-OK = "200"
+OK = c.SUCCESS_CODE
 BAD_REQUEST = "1401"
 NOT_FOUND = "1400"
 UNKNOWN_CHARGER = "2003"

@@ -155,7 +155,9 @@ def test_only_the_version_in_force_can_be_sent(operator_client, tomda, version, 
     response = operator_client.post(push_url(scheduled))
 
     assert 'id="version-push-form"' not in page
-    assert shown_messages(response) == [f"Only the version in force can be sent to chargers; {scheduled} is not."]
+    assert shown_messages(response) == [
+        f"Version {scheduled} is not the one in force now; only the version in force is sent to chargers."
+    ]
     assert not ChargerTariffPush.objects.exists()
     assert tomda.calls == []
 
