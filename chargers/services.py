@@ -34,14 +34,30 @@ def connector_status_update(*, connector: Connector, status: str, vendor_status:
     leaves the time alone, because our clock and the vendor's cannot be compared to the second.
     Returns whether the connector changed.
     """
+    changed = connector_status_apply(connector=connector, status=status, vendor_status=vendor_status, at=at)
+    if changed:
+        connector.save(update_fields=CONNECTOR_STATUS_FIELDS)
+    return changed
+
+
+CONNECTOR_STATUS_FIELDS = ["status", "vendor_status", "status_changed_at"]
+
+
+def connector_status_apply(*, connector: Connector, status: str, vendor_status: str, at: datetime | None) -> bool:
+    """`connector_status_update` on the object in memory only, for a caller that saves many connectors at once
+    (`connectors_save_status`). Returns whether the connector changed."""
     if at is not None and not _newer(at, connector.status_changed_at):
         return False
     changed_at = at or connector.status_changed_at
     if (connector.status, connector.vendor_status, connector.status_changed_at) == (status, vendor_status, changed_at):
         return False
     connector.status, connector.vendor_status, connector.status_changed_at = status, vendor_status, changed_at
-    connector.save(update_fields=["status", "vendor_status", "status_changed_at"])
     return True
+
+
+def connectors_save_status(*, connectors) -> None:
+    """Save the status of connectors changed by `connector_status_apply`, in one statement."""
+    Connector.objects.bulk_update(list(connectors), CONNECTOR_STATUS_FIELDS)
 
 
 def charger_device_update(*, charger: Charger, info: ChargerInfo, at: datetime | None) -> Charger:
