@@ -22,7 +22,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chargers.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
-from integrations.inbox import inbound_replay
+from integrations.inbox import inbound_replay, inbox_backlog
 from integrations.models import (
     ApiCallLog,
     Counterparty,
@@ -37,6 +37,7 @@ from orders.models import Order
 PRE_STYLE = "white-space: pre-wrap; word-break: break-all; margin: 0; max-height: 40em; overflow: auto;"
 SHORT_ERROR_CHARS = 80
 ERRORS_SHOWN = 5  # in an action's failure message; the rows' own pages have the rest
+BACKLOG_STALLED_SECONDS = 60
 
 
 # --- presentation helpers -------------------------------------------------------------------------------
@@ -265,6 +266,22 @@ class InboundMessageAdmin(
     )
     readonly_fields = tuple(field for _title, options in fieldsets for field in options["fields"])
 
+    change_list_template = "admin/integrations/inboundmessage/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        backlog = inbox_backlog()
+        age = None
+        if backlog.oldest_received_at is not None:
+            age = max(0, int((timezone.now() - backlog.oldest_received_at).total_seconds()))
+        context = {
+            "backlog": backlog,
+            "backlog_age_seconds": age,
+            "backlog_oldest": local_time(backlog.oldest_received_at),
+            # A worker keeping up applies a push within seconds; a minute means none is running.
+            "backlog_stalled": age is not None and age >= BACKLOG_STALLED_SECONDS,
+        }
+        return super().changelist_view(request, extra_context={**context, **(extra_context or {})})
+
     def get_search_results(self, request, queryset, search_term):
         """Exact serial, order number or dedupe key, each through an index.
 
@@ -312,11 +329,19 @@ class InboundMessageAdmin(
 
     @admin.action(description=_("Replay: process the selected messages again"), permissions=["change"])
     def replay(self, request, queryset):
-        processed, failures = 0, []
+        processed, copies, failures = 0, [], []
         # Oldest first: pushes about one session only make sense in the order they were sent.
-        for message in queryset.order_by("received_at", "id"):
-            message = inbound_replay(message=message)
-            if message.status == InboundStatus.PROCESSED:
+        for selected in queryset.order_by("received_at", "id"):
+            try:
+                message = inbound_replay(message=selected)
+            except ValidationError as error:
+                failures.append(" ".join(error.messages))
+                continue
+            already = selected.status in (InboundStatus.PROCESSED, InboundStatus.DUPLICATE) or message.pk != selected.pk
+            if message.status == InboundStatus.DUPLICATE or (already and message.status == InboundStatus.PROCESSED):
+                applied = message.duplicate_of_id or message.pk
+                copies.append(f"#{selected.pk} → #{applied}" if applied != selected.pk else f"#{selected.pk}")
+            elif message.status == InboundStatus.PROCESSED:
                 processed += 1
                 self.log_change(request, message, gettext("Replayed."))
             else:
@@ -327,6 +352,16 @@ class InboundMessageAdmin(
                 ngettext("%(count)d message was processed.", "%(count)d messages were processed.", processed)
                 % {"count": processed},
             )
+        if copies:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d message had been applied already: %(copies)s",
+                    "%(count)d messages had been applied already: %(copies)s",
+                    len(copies),
+                )
+                % {"count": len(copies), "copies": _listed(copies)},
+            )
         if failures:
             messages.error(
                 request,
@@ -335,13 +370,13 @@ class InboundMessageAdmin(
                     "%(count)d messages failed again: %(errors)s",
                     len(failures),
                 )
-                % {"count": len(failures), "errors": _errors_text(failures)},
+                % {"count": len(failures), "errors": _listed(failures)},
             )
 
 
-def _errors_text(errors):
-    text = "; ".join(errors[:ERRORS_SHOWN])
-    return f"{text}; …" if len(errors) > ERRORS_SHOWN else text
+def _listed(items):
+    text = "; ".join(items[:ERRORS_SHOWN])
+    return f"{text}; …" if len(items) > ERRORS_SHOWN else text
 
 
 # --- outbound deliveries --------------------------------------------------------------------------------
@@ -425,5 +460,5 @@ class OutboundDeliveryAdmin(
                     "%(count)d deliveries were not retried: %(errors)s",
                     len(refusals),
                 )
-                % {"count": len(refusals), "errors": _errors_text(refusals)},
+                % {"count": len(refusals), "errors": _listed(refusals)},
             )

@@ -11,14 +11,14 @@ class IntegrationsConfig(AppConfig):
         from chargers.models import Vendor
         from chargers.vendor import registry
         from integrations import checks  # noqa: F401  (registers the settings checks)
-        from integrations.inbox import inbound_processor_register
+        from integrations.inbox import inbox_protocol_register
         from integrations.schedules import schedules_ensure
         from integrations.tomda.adapter import TomdaAdapter
-        from integrations.tomda.push import tomda_push_process
+        from integrations.tomda.inbox import TomdaInbox
 
-        # One adapter and one push processor per vendor package; domain code finds the adapter by
+        # One adapter and one inbox protocol per vendor package; domain code finds the adapter by
         # the charger's vendor code.
         registry.register(Vendor.TOMDA, TomdaAdapter)
-        inbound_processor_register(Vendor.TOMDA, tomda_push_process)
+        inbox_protocol_register(TomdaInbox())
         # The periodic tasks exist because the code says so: every migrate creates or corrects them.
         post_migrate.connect(schedules_ensure, sender=self, dispatch_uid="integrations_schedules_ensure")

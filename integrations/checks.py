@@ -3,8 +3,11 @@
 import re
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+
+from integrations.inbox.senders import networks_parse
 
 PUSH_TOKEN = re.compile(r"^[A-Za-z0-9]{5,20}$")
 PUSH_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
@@ -26,3 +29,32 @@ def tomda_settings_check(app_configs, **kwargs):
         except ImportError:
             errors.append(Error(f"TOMDA_PUSH_VERIFIER: cannot import {verifier!r}.", id="tomda.E004"))
     return errors
+
+
+@register()
+def push_sender_settings_check(app_configs, **kwargs):
+    """Every allow-list and the trusted proxies must be addresses or CIDR ranges."""
+    errors = []
+    for setting in ("TRUSTED_PROXIES", "TOMDA_PUSH_ALLOWED_IPS"):
+        try:
+            networks_parse(getattr(settings, setting), setting=setting)
+        except ImproperlyConfigured as exc:
+            errors.append(Error(str(exc), id="integrations.E001"))
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def tomda_push_open_check(app_configs, **kwargs):
+    """Tomda documents no push verification we can build, so without an allow-list anyone who can reach
+    the push URL can settle an order or fake a fault."""
+    if not settings.TOMDA_BASE_URL:
+        return []
+    if settings.TOMDA_PUSH_VERIFIER in ("", "none") and not settings.TOMDA_PUSH_ALLOWED_IPS:
+        return [
+            Warning(
+                "Tomda is configured, but its pushes are neither verified nor limited to known senders.",
+                hint="Set TOMDA_PUSH_ALLOWED_IPS to Tomda's push addresses, or TOMDA_PUSH_VERIFIER.",
+                id="tomda.W001",
+            )
+        ]
+    return []

@@ -73,6 +73,7 @@ class RejectReason(models.TextChoices):
     MALFORMED = "malformed", _("Malformed body")
     UNKNOWN_KIND = "unknown_kind", _("Unknown push type")
     VERIFICATION = "verification", _("Verification failed")
+    SENDER = "sender", _("Sender not allowed")
     UNKNOWN_CHARGER = "unknown_charger", _("Unknown charger")
     UNKNOWN_CONNECTOR = "unknown_connector", _("Unknown connector")
     UNKNOWN_ORDER = "unknown_order", _("Unknown order")
@@ -89,9 +90,10 @@ class Verification(models.TextChoices):
 class InboundMessage(models.Model):
     """A push from a vendor or partner, stored raw before it is acknowledged.
 
-    The first message with a dedupe key holds it; a later one with the same key is stored as a
-    duplicate of it (`duplicate_of`) and changes nothing. Processing is a service over this row, so a
-    failed one can be replayed from the admin or by the retry task.
+    News waits as received until the inbox worker applies it; questions are stored with the answer
+    they got. The first message with a dedupe key holds it; a later one with the same key is stored
+    as a duplicate of it (`duplicate_of`) and changes nothing. A failed row is applied again by the
+    retry task or a person's replay from the admin.
     """
 
     vendor = models.CharField(_("counterparty"), max_length=16, choices=Counterparty.choices)
@@ -139,6 +141,10 @@ class InboundMessage(models.Model):
             models.Index(fields=["-received_at", "-id"], name="inbound_received_idx"),
             models.Index(fields=["vendor", "kind", "-received_at"], name="inbound_vendor_kind_idx"),
             models.Index(fields=["status", "-received_at"], name="inbound_status_idx"),
+            # The worker's queue and the admin's backlog: stored pushes waiting to be applied, oldest first.
+            models.Index(
+                fields=["received_at", "id"], condition=Q(status="received"), name="inbound_waiting_idx"
+            ),
             models.Index(fields=["reject_reason", "-received_at"], name="inbound_reject_reason_idx"),
             models.Index(fields=["charger_serial"], name="inbound_serial_idx"),
             models.Index(fields=["order_no"], name="inbound_order_idx"),

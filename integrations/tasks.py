@@ -4,7 +4,7 @@ Their dotted paths are what `async_task` and the schedules name (`integrations/s
 keep their names.
 """
 
-from integrations import outbox
+from integrations import inbox, outbox
 
 
 def delivery_send(delivery_id):
@@ -20,9 +20,5 @@ def deliveries_sweep():
 
 
 def inbound_retry_failed():
-    """Process failed inbound messages again; runs every few minutes."""
-    # The inbox imports the vendor packages' processors; importing it here keeps this module light
-    # for the cluster and free of an import cycle with them.
-    from integrations.inbox import inbound_retry_failed as retry
-
-    return retry()
+    """Apply failed inbound messages again; runs every few minutes."""
+    return inbox.inbound_retry_failed()

@@ -4,6 +4,16 @@ from django.contrib.auth.models import Group
 from tests.helpers import tomda_cloud
 
 
+@pytest.fixture(autouse=True)
+def _forget_known_references():
+    """Each test's database is new; what an earlier one's receiver saw to exist must not carry over."""
+    from integrations.inbox import known_clear_all
+
+    known_clear_all()
+    yield
+    known_clear_all()
+
+
 @pytest.fixture
 def superuser(django_user_model):
     return django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-1234")

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",
+    "integrations.inbox.middleware.PushReceiverMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -136,6 +137,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
+# The receiver stores each push with a prepared statement on PostgreSQL; turn it off behind a connection
+# pooler that cannot keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+INBOX_PREPARED_INSERT = env.bool("INBOX_PREPARED_INSERT", default=True)
+
+# Load balancers (addresses or CIDR ranges) whose X-Forwarded-For names the real sender of a push;
+# from any other peer the header is ignored, since anyone can write it.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
 # Tomda cloud (汤姆达). Off until TOMDA_BASE_URL, TOMDA_API_ID and TOMDA_API_KEY are set.
 TOMDA_BASE_URL = env("TOMDA_BASE_URL", default="")  # e.g. https://sp.tom-da.com/Manage
 TOMDA_API_ID = env("TOMDA_API_ID", default="")
@@ -148,6 +157,8 @@ TOMDA_TOKEN_REFRESH_MARGIN = env.int("TOMDA_TOKEN_REFRESH_MARGIN", default=300)
 TOMDA_PUSH_VERIFIER = env("TOMDA_PUSH_VERIFIER", default="none")
 TOMDA_PUSH_TOKEN = env("TOMDA_PUSH_TOKEN", default="")
 TOMDA_PUSH_KEY = env("TOMDA_PUSH_KEY", default="")
+# Addresses and CIDR ranges that may push (e.g. "203.0.113.7,198.51.100.0/24"); empty lets anyone push.
+TOMDA_PUSH_ALLOWED_IPS = env.list("TOMDA_PUSH_ALLOWED_IPS", default=[])
 # Ask Tomda for a session's progress when it has sent nothing for this long; ask about a session
 # with no end this long after its last data.
 TOMDA_POLL_AFTER_MINUTES = env.int("TOMDA_POLL_AFTER_MINUTES", default=5)

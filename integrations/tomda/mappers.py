@@ -113,55 +113,87 @@ class MappingError(ValueError):
     """A value Tomda sent that we cannot read; the message names the field."""
 
 
+# Times outside these years are garbled clocks, not news (and some would not fit a database column).
+YEARS = range(2000, 2100)
+
+
+def shown(value) -> str:
+    """A value as an error message quotes it: short, whatever the sender wrote."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
 def parse_time(value, *, field: str) -> datetime:
-    """Tomda's local `yyyy-MM-dd HH:mm:ss` as an aware datetime."""
+    """Tomda's local `yyyy-MM-dd HH:mm:ss` as an aware datetime, in the years 2000 to 2099."""
     try:
-        return datetime.strptime(str(value).strip(), TIME_FORMAT).replace(tzinfo=BEIJING)
+        moment = datetime.strptime(str(value).strip(), TIME_FORMAT).replace(tzinfo=BEIJING)
     except ValueError as exc:
-        raise MappingError(f"{field}: {value!r} is not a time of the form yyyy-MM-dd HH:mm:ss") from exc
+        raise MappingError(f"{field}: {shown(value)} is not a time of the form yyyy-MM-dd HH:mm:ss") from exc
+    if moment.year not in YEARS:
+        raise MappingError(f"{field}: {shown(value)} is outside the years {YEARS.start} to {YEARS.stop - 1}")
+    return moment
 
 
 def format_time(moment: datetime) -> str:
     return moment.astimezone(BEIJING).strftime(TIME_FORMAT)
 
 
-def integer(content: dict, field: str, *, default: int | None = None, minimum: int | None = 0) -> int | None:
+# No charger has more guns than this; a larger number is a garbled push.
+MAX_CONNECTOR = 255
+# The largest integer our columns hold (PostgreSQL's integer).
+INTEGER_MAX = 2_147_483_647
+
+
+def integer(content: dict, field: str, *, default: int | None = None, minimum: int | None = 0,
+            maximum: int = INTEGER_MAX) -> int | None:
     """An integer field (Tomda sends numbers, sometimes as strings); a missing one gives `default`."""
     value = content.get(field)
     if value is None or value == "":
         if default is None:
             raise MappingError(f"{field} is missing")
         return default
-    if isinstance(value, bool):
-        raise MappingError(f"{field}: {value!r} is not an integer")
+    if isinstance(value, bool | dict | list | float):
+        raise MappingError(f"{field}: {shown(value)} is not an integer")
     try:
         number = int(str(value).strip())
     except ValueError as exc:
-        raise MappingError(f"{field}: {value!r} is not an integer") from exc
+        raise MappingError(f"{field}: {shown(value)} is not an integer") from exc
     if minimum is not None and number < minimum:
         raise MappingError(f"{field}: {number} is below {minimum}")
+    if number > maximum:
+        raise MappingError(f"{field}: {number} is above {maximum}")
     return number
 
 
-def text(content: dict, field: str, *, required: bool = True) -> str:
+def text(content: dict, field: str, *, required: bool = True, max_length: int = 64) -> str:
+    """A text field, at most `max_length` characters (the column that keeps it)."""
     value = content.get(field)
+    if isinstance(value, bool | dict | list):
+        raise MappingError(f"{field}: {shown(value)} is not text")
     if value is None or str(value).strip() == "":
         if required:
             raise MappingError(f"{field} is missing")
         return ""
-    return str(value).strip()
+    value = str(value).strip()
+    if len(value) > max_length:
+        raise MappingError(f"{field}: {shown(value)} is longer than {max_length} characters")
+    return value
 
 
 def connector_number(value) -> int:
     """Tomda numbers guns from 1; a single-gun charger sends 0 or nothing. Ours start at 1."""
     if value is None or value == "":
         return 1
+    if isinstance(value, bool | dict | list | float):
+        raise MappingError(f"connectorId: {shown(value)} is not an integer")
     try:
         number = int(str(value).strip())
     except ValueError as exc:
-        raise MappingError(f"connectorId: {value!r} is not an integer") from exc
+        raise MappingError(f"connectorId: {shown(value)} is not an integer") from exc
     if number < 0:
         raise MappingError(f"connectorId: {number} is negative")
+    if number > MAX_CONNECTOR:
+        raise MappingError(f"connectorId: {number} is above {MAX_CONNECTOR}")
     return max(number, 1)
 
 
@@ -175,7 +207,7 @@ def charger_info(charger: dict) -> ChargerInfo:
         raise MappingError("the charger is not an object")
     serial = text(charger, "serialNum")
     lost = integer(charger, "lost", default=0)
-    vendor_status = text(charger, "chargerStatus", required=False)
+    vendor_status = text(charger, "chargerStatus", required=False, max_length=32)
     connectors = charger.get("connectorInfo") or []
     if not isinstance(connectors, list):
         raise MappingError("connectorInfo is not a list")
@@ -183,13 +215,13 @@ def charger_info(charger: dict) -> ChargerInfo:
     for item in connectors:
         if not isinstance(item, dict):
             raise MappingError("a connectorInfo item is not an object")
-        status = text(item, "connectorStatus", required=False)
+        status = text(item, "connectorStatus", required=False, max_length=32)
         described.append(
             ConnectorInfo(number=connector_number(item.get("connectorId")), vendor_status=status,
                           status=device_status(status))
         )
     if not described:
-        count = integer(charger, "connectorCount", default=1)
+        count = integer(charger, "connectorCount", default=1, maximum=MAX_CONNECTOR)
         described = [
             ConnectorInfo(number=n, vendor_status=vendor_status, status=device_status(vendor_status))
             for n in range(1, max(count, 1) + 1)
@@ -202,11 +234,11 @@ def charger_info(charger: dict) -> ChargerInfo:
         vendor_status=vendor_status,
         status=device_status(vendor_status),
         device_type_code=device_type,
-        device_type_name=text(charger, "chargerDeviceName", required=False),
+        device_type_name=text(charger, "chargerDeviceName", required=False, max_length=100),
         model=text(charger, "deviceModel", required=False),
         hardware_version=text(charger, "hardwareVersion", required=False),
         firmware_version=text(charger, "firmwareVersion", required=False),
-        communication_type=text(charger, "commuType", required=False),
+        communication_type=text(charger, "commuType", required=False, max_length=16),
         connectors=tuple(described),
         kind=kind,
         current_type=current_type,
@@ -225,7 +257,7 @@ def order_status(vendor_status: str) -> str | None:
 
 def session_state(data: dict) -> SessionState:
     """The answer of §4.5.5 (progress query) as ours."""
-    vendor_status = text(data, "status")
+    vendor_status = text(data, "status", max_length=32)
     status = order_status(vendor_status)
     if status is None:
         raise MappingError(f"status: {vendor_status!r} is not an order status of appendix 3")

@@ -7,8 +7,9 @@ formats (see `integrations.checks`), plaintext pushes, and a pluggable verifier 
 `TOMDA_PUSH_VERIFIER`:
 
 - `none` (default): nothing is checked; each row records "not checked".
-- `token`: ASSUMPTION, to confirm with Tomda: the push carries the verification token as the
-  `X-Tomda-Token` header or a `token` query parameter; it is compared in constant time.
+- `token`: ASSUMPTION, to confirm with Tomda: the push carries the verification token in the
+  `X-Tomda-Token` header; it is compared in constant time. A token in the query string is never
+  accepted, because access logs record query strings in clear.
 - a dotted path to a class with the same `verify(request) -> Verification` method, for the real
   algorithm once Tomda publishes it.
 """
@@ -35,7 +36,8 @@ class TokenVerifier:
         self.token = token if token is not None else settings.TOMDA_PUSH_TOKEN
 
     def verify(self, request) -> str:
-        sent = request.headers.get(TOKEN_HEADER) or request.GET.get("token") or ""
+        # Only the header: a token in the query string would be written in clear to every access log.
+        sent = request.headers.get(TOKEN_HEADER) or ""
         if self.token and hmac.compare_digest(sent.encode(), self.token.encode()):
             return Verification.PASSED
         return Verification.FAILED

@@ -9,7 +9,8 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from integrations import inbox
+from integrations.inbox import InboxProtocol, Parsed
+from integrations.inbox import protocol as inbox_protocol_module
 from integrations.models import (
     Counterparty,
     DeliveryStatus,
@@ -234,22 +235,29 @@ def test_vendor_tokens_have_no_admin_page():
 
 @pytest.fixture
 def partner_processor(monkeypatch):
-    """The partner's push processor; fails for the messages in `failures` (say, about a charger not yet imported)."""
+    """The partner's inbox protocol; applying fails for the bodies in `failures` (say, about a charger not yet
+    imported)."""
 
-    class Processor:
+    class PartnerInbox(InboxProtocol):
+        vendor = Counterparty.PARTNER
+        allowed_ips_setting = "PARTNER_PUSH_ALLOWED_IPS"
+
         def __init__(self):
             self.failures = {}
             self.seen = []
 
-        def __call__(self, message):
-            if message.pk in self.failures:
-                raise self.failures[message.pk]
-            self.seen.append(message.pk)
-            return {"ret": 0}
+        def parse(self, *, body, content_type, received_at=None):
+            return Parsed(kind="notification_start_charge_result", record=body.decode())
 
-    processor = Processor()
-    # Restored after the test, so a real partner processor registered at start-up is back.
-    monkeypatch.setitem(inbox._processors, Counterparty.PARTNER, processor)
+        def apply(self, pushes):
+            for push in pushes:
+                if push.record in self.failures:
+                    raise self.failures[push.record]
+                self.seen.append(push.record)
+
+    processor = PartnerInbox()
+    # Restored after the test, so a real partner protocol registered at start-up is back.
+    monkeypatch.setitem(inbox_protocol_module._protocols, Counterparty.PARTNER, processor)
     return processor
 
 
@@ -276,7 +284,7 @@ def test_an_operator_replays_a_failed_message_and_is_told_it_was_processed(clien
     message.refresh_from_db()
     assert message.status == InboundStatus.PROCESSED
     assert message.attempts == 2
-    assert partner_processor.seen == [message.pk]
+    assert partner_processor.seen == [message.body]
     assert shown_messages(response) == [("success", "1 message was processed.")]
     assert LogEntry.objects.get(object_id=str(message.pk)).user == operator
 
@@ -284,7 +292,7 @@ def test_an_operator_replays_a_failed_message_and_is_told_it_was_processed(clien
 def test_a_replay_that_fails_again_is_reported_with_the_error(client, operator, partner_processor):
     # Given two failed pushes, one of which still cannot be processed
     processed, failing = failed_message(), failed_message()
-    partner_processor.failures[failing.pk] = LookupError("unknown charger 1012300009")
+    partner_processor.failures[failing.body] = LookupError("unknown charger 1012300009")
     client.force_login(operator)
 
     # When both are replayed

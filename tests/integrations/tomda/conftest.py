@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from chargers.models import ConnectorStatus, Vendor
+from integrations.inbox import inbox_drain
 from integrations.tomda.mappers import format_time
 from orders.models import OrderStatus
 from tariffs.models import VehicleKind
@@ -70,7 +71,8 @@ def local(moment: dt.datetime) -> str:
 
 @pytest.fixture
 def push(client):
-    """POST a Tomda push to our endpoint as JSON (§5.2.2) or as form fields (deployed clouds)."""
+    """POST a Tomda push to our endpoint as JSON (§5.2.2) or as form fields (deployed clouds), then let
+    the inbox worker apply what was stored, as it would within moments in production."""
 
     def send(kind, content, *, encoding="json", time="2026-11-21 10:00:00", **extra):
         url = reverse("tomda_push")
@@ -80,6 +82,7 @@ def push(client):
         else:
             body = urlencode({"type": kind, "time": time, "content": json.dumps(content, ensure_ascii=False)})
             response = client.post(url, body, content_type="application/x-www-form-urlencoded", **extra)
+        inbox_drain()
         return response
 
     return send

@@ -5,6 +5,7 @@ import pytest
 from chargers.models import Charger, ChargerTariffPush, ConnectorStatus, TariffPushResult, Vendor
 from chargers.services import charger_import_from_vendor, station_push, tariff_version_push
 from chargers.vendor import ChargeStrategy
+from integrations.inbox import inbox_drain
 from integrations.models import InboundMessage, InboundStatus, RejectReason
 from integrations.tomda.simulator import SimCharger
 from orders.models import CloseReason, Order, OrderStatus
@@ -19,12 +20,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 EV, EBIKE = "1012300001", "1012300002"
 
 
+def delivered(sim):
+    """Every push the simulator queued has been answered, and the inbox worker has applied it."""
+    sim.drain()
+    inbox_drain()
+
+
 @pytest.fixture
 def sim(live_server, settings):
     chargers = [SimCharger(serial=EV, kind="ev", connectors=1), SimCharger(serial=EBIKE, kind="ebike", connectors=2)]
     push_url = f"{live_server.url}/integrations/tomda/push"
     with tomda_cloud(settings, chargers, push_url=push_url, push_encoding="form") as simulator:
-        simulator.drain()
+        delivered(simulator)
         yield simulator
 
 
@@ -38,7 +45,7 @@ def ev_station():
 def imported(sim, station, serial):
     charger_import_from_vendor(station=station, vendor=Vendor.TOMDA, serials=[serial])
     sim.set_online(serial, True)  # the charger reconnects: DEVICE_INFO and its fee question reach us
-    sim.drain()
+    delivered(sim)
     return Charger.objects.get(serial=serial)
 
 
@@ -62,7 +69,7 @@ def test_a_session_started_here_charges_reports_and_settles_with_both_prices(sim
 
     order = order_start(connector=charger.connectors.get(), strategy=ChargeStrategy.FULL,
                         authorized_amount_fen=10_000)
-    sim.drain()
+    delivered(sim)
 
     order.refresh_from_db()
     assert sim.sessions[order.order_no].status == "CHARGE"
@@ -72,13 +79,13 @@ def test_a_session_started_here_charges_reports_and_settles_with_both_prices(sim
     for _minute in range(3):
         sim.advance(600)
         sim.tick()
-    sim.drain()
+    delivered(sim)
     order.refresh_from_db()
     assert order.samples.count() >= 4
     assert order.energy_wh == sim.sessions[order.order_no].energy_wh > 0
 
     order_stop(order=order)
-    sim.drain()
+    delivered(sim)
 
     order.refresh_from_db()
     vendor = sim.sessions[order.order_no]
@@ -104,7 +111,7 @@ def test_a_tariff_push_is_acknowledged_charger_by_charger(sim):
     online = imported(sim, station, EBIKE)
 
     pushes = tariff_version_push(version=version, by_name="值班员")
-    sim.drain()
+    delivered(sim)
 
     assert [push.charger_id for push in pushes] == [online.pk]
     push = ChargerTariffPush.objects.get(charger=online)
@@ -115,10 +122,10 @@ def test_a_tariff_push_is_acknowledged_charger_by_charger(sim):
 def test_an_offline_charger_refuses_the_tariff(sim, ev_station):
     charger = imported(sim, ev_station, EV)
     sim.set_online(EV, False)
-    sim.drain()
+    delivered(sim)
 
     tariff_version_push(version=ev_station.tariff_template.versions.get())
-    sim.drain()
+    delivered(sim)
 
     assert ChargerTariffPush.objects.get(charger=charger).result == TariffPushResult.REFUSED
     assert not Charger.objects.get(pk=charger.pk).online
@@ -127,11 +134,11 @@ def test_an_offline_charger_refuses_the_tariff(sim, ev_station):
 def test_an_expired_token_is_renewed_in_the_middle_of_a_session(sim, ev_station):
     charger = imported(sim, ev_station, EV)
     order = order_start(connector=charger.connectors.get())
-    sim.drain()
+    delivered(sim)
 
     sim.expire_tokens()
     order_stop(order=order)
-    sim.drain()
+    delivered(sim)
 
     order.refresh_from_db()
     assert order.status == OrderStatus.SETTLED
@@ -144,10 +151,10 @@ def test_an_expired_token_is_renewed_in_the_middle_of_a_session(sim, ev_station)
 def test_the_simulators_questions_get_correct_answers(sim, ev_station):
     charger = imported(sim, ev_station, EV)
     order = order_start(connector=charger.connectors.get(), authorized_amount_fen=3000)
-    sim.drain()
+    delivered(sim)
     sim.advance(3600)
     sim.tick()
-    sim.drain()
+    delivered(sim)
     order.refresh_from_db()
 
     balance = sim.query_balance(order.order_no)

@@ -476,22 +476,22 @@ def test_with_the_token_verifier_a_push_without_the_token_is_refused(push, setti
 
 def test_a_processing_failure_keeps_the_row_failed_and_acknowledges_it(push, charging_order, monkeypatch):
     from integrations.inbox import inbound_retry_failed
-    from integrations.tomda import push as tomda_push
+    from integrations.tomda import processor as tomda_processor
 
-    def broken(envelope):
+    def broken(pushes):
         raise RuntimeError("database went away")
 
-    monkeypatch.setitem(tomda_push.PROCESSORS, "WORK_DATA", broken)
+    monkeypatch.setattr(tomda_processor, "_work_data_apply", broken)
     content = {"serialNum": "1012300001", "workDataInfo": [work_item(charging_order, minutes=3, energy_wh=350)]}
 
-    body = ok(push("WORK_DATA", content))
+    ok(push("WORK_DATA", content))
 
     message = InboundMessage.objects.get()
     assert message.status == InboundStatus.FAILED and "database went away" in message.error
-    assert str(message.pk) in body["errorDesc"]
+    assert message.attempts == 1
 
     monkeypatch.undo()
     assert inbound_retry_failed() == 1
     message.refresh_from_db()
-    assert message.status == InboundStatus.PROCESSED
+    assert (message.status, message.attempts) == (InboundStatus.PROCESSED, 2)
     assert Order.objects.get(pk=charging_order.pk).energy_wh == 350

@@ -1,0 +1,127 @@
+"""What a counterparty tells the inbox: how its pushes look, what each means, and how it wants its answers.
+
+The receiver (`receiver.py`) and the worker (`worker.py`) are the same for every vendor and partner;
+each counterparty's folder subclasses `InboxProtocol` once and registers it. A protocol is pure where
+it can be: `parse` reads bytes into a typed push without touching the database, so the receiver can
+refuse bad input at once and the worker can read the stored row again the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from integrations.models import Verification
+
+
+class InboundRejected(Exception):
+    """Input we will never accept as it is; `reason` is a RejectReason value.
+
+    `kind`, `charger_serial` and `order_no` are what the push was about as far as it could be read,
+    so that even a refused push is found by the admin's filters.
+    """
+
+    def __init__(self, message: str, *, reason: str, kind: str = "", charger_serial: str = "", order_no: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+        self.kind = kind
+        self.charger_serial = charger_serial
+        self.order_no = order_no
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A push as its protocol read it: what kind, what it is about, and the typed content."""
+
+    kind: str
+    record: Any
+    dedupe_key: str = ""
+    charger_serial: str = ""
+    order_no: str = ""
+    question: bool = False  # answered at once and never applied later; questions have no dedupe key
+    received_at: datetime | None = None  # when we received it: the time of news that carries none
+
+
+class InboxProtocol:
+    """One counterparty's pushes. Subclasses set the class attributes and implement the methods."""
+
+    vendor: ClassVar[str]  # a Counterparty value
+    # The setting that lists the addresses (and CIDR ranges) allowed to push; empty allows any.
+    allowed_ips_setting: ClassVar[str]
+    # Request headers worth keeping with a push (never one that carries a secret).
+    kept_headers: ClassVar[tuple[str, ...]] = ("Content-Type", "Content-Length", "User-Agent")
+    # Kinds the worker applies many at a time through one `apply` call; others go one by one.
+    batched_kinds: ClassVar[frozenset[str]] = frozenset()
+    # Kinds answered inline (`answer`) and never applied later.
+    question_kinds: ClassVar[frozenset[str]] = frozenset()
+
+    # --- receiving ---
+
+    def verify(self, request) -> str:
+        """A Verification value for this request, checked on the raw request before anything is parsed."""
+        return Verification.UNCHECKED
+
+    def parse(self, *, body: bytes, content_type: str, received_at: datetime | None = None) -> Parsed:
+        """Read and check a push in memory; raises InboundRejected naming the field at fault."""
+        raise NotImplementedError
+
+    def check(self, parsed: Parsed) -> None:
+        """Cheap checks against what we know (an indexed lookup or a cache), raising InboundRejected.
+
+        What this cannot tell cheaply the worker finds out when it applies the push.
+        """
+
+    def answer(self, parsed: Parsed) -> Any:
+        """The data of the answer to a question push; raises InboundRejected for one we cannot answer."""
+        raise NotImplementedError
+
+    # --- replies, in the counterparty's own envelope ---
+
+    def reply_ok(self, data: Any = None, *, description: str = "") -> dict:
+        raise NotImplementedError
+
+    def reply_refused(self, rejected: InboundRejected) -> tuple[dict, int]:
+        """(reply, HTTP status) for a refused push."""
+        raise NotImplementedError
+
+    def reply_duplicate(self, *, original_id: int) -> dict:
+        return self.reply_ok(description=f"#{original_id}")
+
+    def reply_unanswered(self) -> dict:
+        """A question we failed to answer on our side; the sender should ask again."""
+        raise NotImplementedError
+
+    def reply_unstored(self) -> tuple[dict, int]:
+        """(reply, HTTP status ≥ 500) for a push we could not store: the sender must send it again."""
+        raise NotImplementedError
+
+    # --- applying (the worker) ---
+
+    def apply(self, pushes: list[Parsed]) -> None:
+        """Apply news pushes to the domain, in the transaction the worker holds.
+
+        Pushes of a kind in `batched_kinds` come many at a time, others one at a time. Raising
+        InboundRejected refuses them (the worker retries a refused batch one push at a time, so only
+        the push at fault is refused); any other exception fails them, leaving no trace of their writes.
+        """
+        raise NotImplementedError
+
+
+_protocols: dict[str, InboxProtocol] = {}
+
+
+def inbox_protocol_register(protocol: InboxProtocol) -> None:
+    _protocols[protocol.vendor] = protocol
+
+
+def protocols_registered() -> dict[str, InboxProtocol]:
+    return dict(_protocols)
+
+
+def inbox_protocol(vendor: str) -> InboxProtocol:
+    try:
+        return _protocols[vendor]
+    except KeyError:
+        raise LookupError(f"no inbox protocol is registered for {vendor!r}") from None
