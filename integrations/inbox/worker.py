@@ -100,7 +100,7 @@ def inbox_drain(*, batch_size: int = BATCH_SIZE) -> Counter:
         if not result.claimed:
             return total
         if not result.applied:
-            time.sleep(0.05)  # everything waiting is about orders another worker is applying
+            time.sleep(0.05)  # everything waiting is about chargers or orders another worker is applying
 
 
 def _without_busy_subjects(rows: list[InboundMessage]) -> tuple[list[InboundMessage], int]:
@@ -108,8 +108,9 @@ def _without_busy_subjects(rows: list[InboundMessage]) -> tuple[list[InboundMess
     holds wait for the next batch.
 
     So a charger, its connectors and its sessions are written by one worker at a time: two workers
-    never race to set one connector's status and never deadlock on each other's rows (the order in which
-    two workers apply one charger's news does not matter: news never moves it backwards). The locks are
+    never race to set one connector's status and never deadlock on each other's rows. (Which of two
+    workers applies a charger's news first is not fixed; the domain rules keep news from moving anything
+    backwards.) The locks are
     taken without waiting (SKIP LOCKED), one statement each, and let a web request meanwhile add a row
     that refers to the charger or order (FOR NO KEY UPDATE). Chargers are the counterparty's own: a row's
     (vendor, charger serial).
