@@ -22,6 +22,8 @@ from stations.models import Station
 from tariffs.models import VehicleKind
 from tariffs.selectors import tariff_version_in_force
 
+CONNECTOR_STATUS_FIELDS = ["status", "vendor_status", "status_changed_at"]
+
 
 def _newer(at: datetime, than: datetime | None) -> bool:
     return than is None or at >= than
@@ -38,9 +40,6 @@ def connector_status_update(*, connector: Connector, status: str, vendor_status:
     if changed:
         connector.save(update_fields=CONNECTOR_STATUS_FIELDS)
     return changed
-
-
-CONNECTOR_STATUS_FIELDS = ["status", "vendor_status", "status_changed_at"]
 
 
 def connector_status_apply(*, connector: Connector, status: str, vendor_status: str, at: datetime | None) -> bool:

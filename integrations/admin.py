@@ -37,7 +37,6 @@ from orders.models import Order
 PRE_STYLE = "white-space: pre-wrap; word-break: break-all; margin: 0; max-height: 40em; overflow: auto;"
 SHORT_ERROR_CHARS = 80
 ERRORS_SHOWN = 5  # in an action's failure message; the rows' own pages have the rest
-BACKLOG_STALLED_SECONDS = 60
 
 
 # --- presentation helpers -------------------------------------------------------------------------------
@@ -270,16 +269,7 @@ class InboundMessageAdmin(
 
     def changelist_view(self, request, extra_context=None):
         backlog = inbox_backlog()
-        age = None
-        if backlog.oldest_received_at is not None:
-            age = max(0, int((timezone.now() - backlog.oldest_received_at).total_seconds()))
-        context = {
-            "backlog": backlog,
-            "backlog_age_seconds": age,
-            "backlog_oldest": local_time(backlog.oldest_received_at),
-            # A worker keeping up applies a push within seconds; a minute means none is running.
-            "backlog_stalled": age is not None and age >= BACKLOG_STALLED_SECONDS,
-        }
+        context = {"backlog": backlog, "backlog_oldest": local_time(backlog.oldest_received_at)}
         return super().changelist_view(request, extra_context={**context, **(extra_context or {})})
 
     def get_search_results(self, request, queryset, search_term):
@@ -333,13 +323,13 @@ class InboundMessageAdmin(
         # Oldest first: pushes about one session only make sense in the order they were sent.
         for selected in queryset.order_by("received_at", "id"):
             try:
-                message = inbound_replay(message=selected)
+                replayed = inbound_replay(message=selected)
             except ValidationError as error:
                 failures.append(" ".join(error.messages))
                 continue
-            already = selected.status in (InboundStatus.PROCESSED, InboundStatus.DUPLICATE) or message.pk != selected.pk
-            if message.status == InboundStatus.DUPLICATE or (already and message.status == InboundStatus.PROCESSED):
-                applied = message.duplicate_of_id or message.pk
+            message = replayed.message
+            if replayed.already_applied:
+                applied = replayed.applied_as
                 copies.append(f"#{selected.pk} → #{applied}" if applied != selected.pk else f"#{selected.pk}")
             elif message.status == InboundStatus.PROCESSED:
                 processed += 1

@@ -33,14 +33,16 @@ class InboundRejected(Exception):
 
 @dataclass(frozen=True)
 class Parsed:
-    """A push as its protocol read it: what kind, what it is about, and the typed content."""
+    """A push as its protocol read it: what kind, what it is about, and the typed content.
+
+    Whether it is a question is its kind's: `InboxProtocol.question_kinds`.
+    """
 
     kind: str
     record: Any
     dedupe_key: str = ""
     charger_serial: str = ""
     order_no: str = ""
-    question: bool = False  # answered at once and never applied later; questions have no dedupe key
     received_at: datetime | None = None  # when we received it: the time of news that carries none
 
 

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection, models
@@ -128,8 +129,6 @@ def _execute_prepared(sql: str, params: list):
     inside Django's error translation and query log. Through PgBouncer, this needs 1.21 or later with
     `max_prepared_statements` set; `INBOX_PREPARED_INSERT=false` turns it off (see the README).
     """
-    import psycopg
-
     connection.ensure_connection()
     started = time.monotonic()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
@@ -270,7 +269,7 @@ def _receive(protocol: InboxProtocol, request, values: dict) -> tuple[dict, int]
         protocol.check(parsed)
     except InboundRejected as refusal:
         return _refuse(protocol, refusal, **values)
-    if parsed.question:
+    if parsed.kind in protocol.question_kinds:
         return _answer(protocol, parsed, values)
     return _store_news(protocol=protocol, parsed=parsed, reply=protocol.reply_ok(), **values)
 

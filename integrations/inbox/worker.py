@@ -23,7 +23,9 @@ import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
+import psycopg
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
@@ -185,7 +187,7 @@ def _apply(rows: list[InboundMessage]) -> Counter:
             logger.exception("reading %s failed", row)
             failed.append((row, f"{exc.__class__.__name__}: {exc}"))
             continue
-        if parsed.question:
+        if parsed.kind in protocol.question_kinds:
             failed.append((row, _("A question is answered when it is asked, never later; the sender asks again.")))
             continue
         by_vendor.setdefault(row.vendor, []).append((row, parsed))
@@ -285,8 +287,19 @@ def _questions() -> Q:
     return found
 
 
-def inbound_replay(*, message: InboundMessage) -> InboundMessage:
-    """Apply a stored push again (a person's replay from the admin); returns the row as it ends.
+@dataclass(frozen=True)
+class Replayed:
+    message: InboundMessage  # the row as it ends: the one replayed, or the one its duplicates lead to
+    already_applied: bool  # the push had been applied before: this row, or a copy the sender sent again
+
+    @property
+    def applied_as(self) -> int:
+        """The id of the row whose application the push's effects are."""
+        return self.message.duplicate_of_id or self.message.pk
+
+
+def inbound_replay(*, message: InboundMessage) -> Replayed:
+    """Apply a stored push again (a person's replay from the admin).
 
     Duplicates are replayed through the message they duplicate; a processed row is left as it is. A
     refused row may be replayed once its cause is fixed (say, its charger imported); if the sender's
@@ -298,19 +311,18 @@ def inbound_replay(*, message: InboundMessage) -> InboundMessage:
         row = InboundMessage.objects.select_for_update(no_key=True).get(pk=message.pk)
         while row.duplicate_of_id:  # a duplicate of a duplicate (its original became a copy's): to the root
             row = InboundMessage.objects.select_for_update(no_key=True).get(pk=row.duplicate_of_id)
-        pk = row.pk
         if row.status in (InboundStatus.PROCESSED, InboundStatus.DUPLICATE):
-            return row
+            return Replayed(row, already_applied=True)
         if InboundMessage.objects.filter(UNTRUSTED, pk=row.pk).exists():
             raise ValidationError(
                 _("Message %(id)s was refused because of its sender (%(reason)s); it is never applied.")
                 % {"id": row.pk, "reason": row.get_reject_reason_display() or row.get_verification_display()}
             )
         if row.status in (InboundStatus.REJECTED, InboundStatus.FAILED) and _taken_by_a_copy(row):
-            return InboundMessage.objects.get(pk=pk)
+            return Replayed(InboundMessage.objects.get(pk=row.pk), already_applied=True)
         _lock_subjects(row)
         _apply([row])
-    return InboundMessage.objects.get(pk=pk)
+    return Replayed(InboundMessage.objects.get(pk=row.pk), already_applied=False)
 
 
 def _taken_by_a_copy(row: InboundMessage) -> bool:
@@ -374,8 +386,6 @@ class _Wakeup:
     def _listen(self) -> None:
         if not self.listens or self.listener is not None:
             return
-        import psycopg
-
         try:
             self.listener = psycopg.connect(**connection.get_connection_params(), autocommit=True)
             self.listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
@@ -389,8 +399,6 @@ class _Wakeup:
         if self.listener is None:
             time.sleep(min(self.poll, timeout))
             return True
-        import psycopg
-
         try:
             # Readable when a notification (or anything) arrives. A signal does not cut the wait short
             # (the call resumes after the handler), which is why the wait is kept to a second or so.
@@ -462,21 +470,34 @@ class InboxWorker:
         return self.total
 
 
-
 # --- what waits ----------------------------------------------------------------------------------------
 
 BACKLOG_COUNT_LIMIT = 10_000
+# A worker keeping up applies a push within seconds; a push waiting this long means none is running.
+BACKLOG_STALLED_SECONDS = 60
 
 
 @dataclass(frozen=True)
 class Backlog:
     waiting: int  # at most BACKLOG_COUNT_LIMIT + 1, which reads "more than the limit"
-    oldest_received_at: object  # datetime | None
+    oldest_received_at: datetime | None
     failed_retrying: int
+    seen_at: datetime
 
     @property
     def more_than_counted(self) -> bool:
         return self.waiting > BACKLOG_COUNT_LIMIT
+
+    @property
+    def age_seconds(self) -> int | None:
+        """How long the oldest waiting push has waited."""
+        if self.oldest_received_at is None:
+            return None
+        return max(0, int((self.seen_at - self.oldest_received_at).total_seconds()))
+
+    @property
+    def stalled(self) -> bool:
+        return self.age_seconds is not None and self.age_seconds >= BACKLOG_STALLED_SECONDS
 
 
 def inbox_backlog() -> Backlog:
@@ -494,4 +515,5 @@ def inbox_backlog() -> Backlog:
         waiting=waiting.values("pk")[: BACKLOG_COUNT_LIMIT + 1].count(),
         oldest_received_at=oldest,
         failed_retrying=retrying.values("pk")[: BACKLOG_COUNT_LIMIT + 1].count(),
+        seen_at=timezone.now(),
     )

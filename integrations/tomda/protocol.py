@@ -401,7 +401,6 @@ def _order_no_of(record) -> str:
     return getattr(record, "order_no", "")
 
 
-
 def envelope(code: str, description: str = "", data=None) -> dict:
     """Tomda's reply shape (§5.2.3)."""
     return {"errorCode": code, "errorDesc": description, "data": data}
@@ -429,6 +428,5 @@ def push_parse(*, body: bytes, content_type: str, received_at: datetime | None =
         dedupe_key=dedupe_key(parsed),
         charger_serial=serial_of(record),
         order_no=_order_no_of(record),
-        question=parsed.type in QUERIES,
         received_at=received_at,
     )

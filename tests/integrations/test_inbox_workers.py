@@ -558,6 +558,6 @@ def _replay_in_a_thread(pk: int) -> str:
     from integrations.inbox import inbound_replay
 
     try:
-        return inbound_replay(message=InboundMessage.objects.get(pk=pk)).status
+        return inbound_replay(message=InboundMessage.objects.get(pk=pk)).message.status
     finally:
         connection.close()

@@ -29,9 +29,8 @@ class Command(BaseCommand):
         if batch_size < 1 or poll <= 0 or linger < 0:
             raise CommandError("--batch-size must be at least 1, --poll above 0 and --linger not negative.")
         # Named in pg_stat_activity, so that a DBA sees which connections are inbox workers.
-        connection.settings_dict.setdefault("OPTIONS", {})
         if connection.vendor == "postgresql":
-            connection.settings_dict["OPTIONS"].setdefault("application_name", "inbox_worker")
+            connection.settings_dict.setdefault("OPTIONS", {}).setdefault("application_name", "inbox_worker")
         logging.getLogger(__name__).info("inbox worker started (batch size %d)", batch_size)
         started = time.monotonic()
         total = InboxWorker(batch_size=batch_size, poll=poll, linger=linger, idle_exit=idle_exit).run()

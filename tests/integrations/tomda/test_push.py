@@ -446,7 +446,7 @@ def test_a_rejected_push_is_accepted_on_replay_once_its_charger_exists(push, ebi
     ebike_charger.serial = "1012300002"
     ebike_charger.save()
 
-    message = inbound_replay(message=InboundMessage.objects.get())
+    message = inbound_replay(message=InboundMessage.objects.get()).message
 
     assert message.status == InboundStatus.PROCESSED
     assert Charger.objects.get(pk=ebike_charger.pk).connectors.count() == 3

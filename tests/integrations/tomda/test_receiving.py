@@ -475,7 +475,7 @@ def test_a_fault_of_ours_in_reading_a_push_is_kept_and_answered_5xx_and_never_ap
     reply(post(client, "WORK_DATA", content))
     inbox_drain()
     assert inbound_retry_failed() == 0
-    assert inbound_replay(message=failed).status == InboundStatus.DUPLICATE
+    assert inbound_replay(message=failed).message.status == InboundStatus.DUPLICATE
     assert OrderSample.objects.count() == 1
 
 
@@ -493,7 +493,7 @@ def test_a_question_we_failed_to_answer_is_never_answered_later(client, charging
     assert inbound_retry_failed() == 0
     untouched = InboundMessage.objects.get()
     assert (untouched.attempts, "pricing unavailable" in untouched.error) == (1, True)
-    message = inbound_replay(message=untouched)
+    message = inbound_replay(message=untouched).message
     assert message.status == InboundStatus.FAILED
     assert message.reply == answer  # what Tomda was told stays what the row says
 
@@ -510,7 +510,7 @@ def test_a_replayed_refusal_whose_copy_was_applied_meanwhile_is_not_applied_twic
     post(client, "WORK_DATA", work_data(charging_order))  # Tomda's copy, accepted and applied
     inbox_drain()
 
-    replayed = inbound_replay(message=refused)
+    replayed = inbound_replay(message=refused).message
 
     assert replayed.status == InboundStatus.DUPLICATE and replayed.duplicate_of is not None
     assert OrderSample.objects.count() == 1
@@ -685,5 +685,6 @@ def test_a_replay_follows_a_chain_of_duplicates_to_the_push_that_was_applied(cli
     last = InboundMessageFactory(vendor="tomda", kind="WORK_DATA", body=applied.body, dedupe_key=applied.dedupe_key,
                                  duplicate_of=middle, status=InboundStatus.DUPLICATE)
 
-    assert inbound_replay(message=last).pk == applied.pk
+    replayed = inbound_replay(message=last)
+    assert (replayed.message.pk, replayed.already_applied) == (applied.pk, True)
     assert OrderSample.objects.count() == 1
