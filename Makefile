@@ -19,24 +19,21 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The back office with demo data on the embedded defaults (SQLite, django-q2's ORM broker): web
-# server, task cluster, inbox worker and a simulated Tomda cloud together, with a few live sessions;
-# Ctrl-C stops all.
+# server, task cluster, inbox worker and a simulated Tomda cloud together, with a few live sessions
+# (Procfile.demo, under one supervisor); Ctrl-C stops all.
 demo: export TOMDA_BASE_URL = http://127.0.0.1:$(TOMDA_SIM_PORT)/Manage
 demo: export TOMDA_API_ID = demo
 demo: export TOMDA_API_KEY = demo-key
+# What Procfile.demo reads: make's own HOST and PORT reach the environment only when given on make's command line.
+demo: export DEMO_HOST = $(HOST)
+demo: export DEMO_PORT = $(PORT)
+demo: export DEMO_SIM_PORT = $(TOMDA_SIM_PORT)
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py demo_admin
 	@echo "Admin: http://$(HOST):$(PORT)/admin/"
-	@$(BIN)/python manage.py qcluster & cluster=$$!; \
-	  $(BIN)/python manage.py inbox_worker & worker=$$!; \
-	  $(BIN)/python manage.py tomda_simulator --port $(TOMDA_SIM_PORT) \
-	    --push-url http://$(HOST):$(PORT)/integrations/tomda/push & simulator=$$!; \
-	  $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT) & web=$$!; \
-	  trap 'kill $$cluster $$worker $$simulator $$web 2>/dev/null; wait 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/python manage.py demo_sessions --sessions 4; \
-	  wait $$web
+	@exec $(BIN)/python manage.py demo_supervisor
 
 # The whole suite; with DATABASE_URL set it runs on that database (PostgreSQL in CI).
 test: $(STAMP)

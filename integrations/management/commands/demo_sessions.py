@@ -1,5 +1,6 @@
 """`manage.py demo_sessions`: start a few live Tomda sessions for the demo, through the real services."""
 
+import signal
 import time
 
 from django.core.exceptions import ValidationError
@@ -17,7 +18,8 @@ from tariffs.models import VehicleKind
 class Command(BaseCommand):
     help = (
         "Send the Tomda stations and their tariffs to the configured Tomda cloud (the simulator in the demo) "
-        "and start charging sessions on free connectors, so the admin shows live orders."
+        "and start charging sessions on free connectors, so the admin shows live orders; then wait until "
+        "stopped (Ctrl-C or SIGTERM)."
     )
 
     def add_arguments(self, parser):
@@ -25,6 +27,20 @@ class Command(BaseCommand):
         parser.add_argument("--wait", type=float, default=30, help="seconds to wait for the Tomda cloud to answer")
 
     def handle(self, *args, sessions, wait, **options):
+        # The demo's supervisor stops its processes with SIGTERM: let it end the command wherever it is, as
+        # Ctrl-C does, instead of waiting out the retries below.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            self._start(sessions=sessions, wait=wait)
+            # A process of the demo that ends ends the whole demo (demo_supervisor stops the others), so
+            # this one stays until stopped.
+            self.stdout.write("Live sessions started; waiting until stopped.")
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+    def _start(self, *, sessions, wait):
         stations = Station.objects.filter(chargers__vendor=Vendor.TOMDA, tariff_template__isnull=False).distinct()
         deadline = time.monotonic() + wait
         for station in stations.order_by("code"):
