@@ -252,13 +252,28 @@ class ConnectorInline(admin.TabularInline):
         return format_html('<a href="{}">{}</a>', url, gettext("Start or reserve"))
 
 
+class AwaitingStationFilter(admin.SimpleListFilter):
+    title = _("placement")
+    parameter_name = "placement"
+
+    def lookups(self, request, model_admin):
+        return (("awaiting", _("Awaiting a station")), ("placed", _("In a station")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "awaiting":
+            return queryset.filter(station__isnull=True)
+        if self.value() == "placed":
+            return queryset.filter(station__isnull=False)
+        return queryset
+
+
 @admin.register(Charger)
 class ChargerAdmin(admin.ModelAdmin):
     list_display = (
         "serial",
         "name",
         "vendor",
-        "station",
+        "placement",
         "kind",
         "current_type",
         "rated_power_w",
@@ -268,7 +283,7 @@ class ChargerAdmin(admin.ModelAdmin):
     )
     list_display_links = ("serial", "name")
     list_select_related = ("station",)
-    list_filter = ("vendor", "kind", "current_type", "online", "status", "station")
+    list_filter = (AwaitingStationFilter, "vendor", "kind", "current_type", "online", "status", "station")
     search_fields = ("serial", "name", "station__name")
     fieldsets = (
         (None, {"fields": ("station", "vendor", "serial", "name")}),
@@ -279,6 +294,17 @@ class ChargerAdmin(admin.ModelAdmin):
     inlines = (ConnectorInline,)
     actions = ("sync_from_vendor",)
     change_list_template = "admin/chargers/charger/change_list.html"
+
+    @admin.display(description=_("station"), ordering="station__name")
+    def placement(self, obj):
+        if obj.station_id is None:
+            return format_html('<strong class="awaiting-station">{}</strong>', gettext("Awaiting a station"))
+        return obj.station
+
+    def changelist_view(self, request, extra_context=None):
+        awaiting = Charger.objects.filter(station__isnull=True).count()
+        extra_context = {**(extra_context or {}), "awaiting_count": awaiting}
+        return super().changelist_view(request, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = (*CHARGER_VENDOR_FIELDS, "created_at", "updated_at")
@@ -346,7 +372,11 @@ class ChargerAdmin(admin.ModelAdmin):
                 for charger in Charger.objects.filter(vendor=vendor, serial__in=[info.serial for info in listed])
                 .select_related("station")
             }
-        new_serials = [info.serial for info in listed or () if info.serial not in known]
+        # Chargers we lack, and those we know from their pushes that await a station: ticking either places it.
+        new_serials = [
+            info.serial for info in listed or ()
+            if info.serial not in known or known[info.serial].station_id is None
+        ]
         form = ChargerImportForm(request.POST if request.method == "POST" else None, serials=new_serials)
         if request.method == "POST" and listed is not None and form.is_valid():
             station = form.cleaned_data["station"]
@@ -383,6 +413,7 @@ class ChargerAdmin(admin.ModelAdmin):
                 {
                     "info": info,
                     "charger": known.get(info.serial),
+                    "selectable": info.serial in new_serials,
                     "kind": dict(VehicleKind.choices).get(info.kind, info.kind),
                     "status": dict(ConnectorStatus.choices).get(info.status if info.online else "offline", ""),
                 }
@@ -421,7 +452,8 @@ class ConnectorAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("station"), ordering="charger__station__name")
     def station_name(self, obj):
-        return obj.charger.station.name
+        station = obj.charger.station
+        return station.name if station is not None else gettext("Awaiting a station")
 
 
 @admin.register(ChargerEvent)
@@ -453,7 +485,8 @@ class ChargerEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdm
 
     @admin.display(description=_("station"))
     def station_name(self, obj):
-        return obj.charger.station.name
+        station = obj.charger.station
+        return station.name if station is not None else gettext("Awaiting a station")
 
     @admin.display(description=_("connector"))
     def connector_number(self, obj):

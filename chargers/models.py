@@ -40,7 +40,15 @@ class ParkingStatus(models.TextChoices):
 
 
 class Charger(models.Model):
-    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="chargers", verbose_name=_("station"))
+    # Empty while the charger awaits a station: a vendor told us of it before an operator placed it.
+    station = models.ForeignKey(
+        Station,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="chargers",
+        verbose_name=_("station"),
+        help_text=_("Where the charger stands. A charger found in the vendor's pushes awaits one until assigned."),
+    )
     vendor = models.CharField(_("vendor"), max_length=16, choices=Vendor.choices)
     serial = models.CharField(_("vendor serial"), max_length=64, help_text=_("The vendor's serial number."))
     name = models.CharField(_("name"), max_length=100, blank=True)
@@ -143,6 +151,12 @@ class ChargerEvent(models.Model):
     code = models.CharField(_("event code"), max_length=64)
     name = models.CharField(_("event name"), max_length=100, blank=True)
     state = models.CharField(_("state"), max_length=16, choices=EventState.choices)
+    is_fault = models.BooleanField(
+        _("fault"),
+        default=False,
+        help_text=_("A fault makes its connector (every connector, for one of the whole charger) faulty while it "
+                    "happens; the vendor's code says which events are faults."),
+    )
     device_time = models.DateTimeField(_("device time"))
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -90,6 +90,11 @@ def charger_device_update(*, charger: Charger, info: ChargerInfo, at: datetime |
                 fields.append(name)
         charger.save(update_fields=fields)
         existing = {c.number: c for c in charger.connectors.all()}
+        # A fault its events report outlasts whatever status the description gives (a charger that says
+        # "free" while its emergency stop is pressed is not free). Looked up only when a connector shows
+        # one: a fault's first event makes the connector faulty.
+        faulty = any(c.status == ConnectorStatus.FAULT for c in existing.values())
+        open_faults = charger_open_faults(charger=charger) if faulty else {}
         for described in info.connectors:
             connector = existing.get(described.number)
             if connector is None:
@@ -99,30 +104,86 @@ def charger_device_update(*, charger: Charger, info: ChargerInfo, at: datetime |
                     name=_("Connector %(number)s") % {"number": described.number},
                 )
             status = described.status if info.online else ConnectorStatus.OFFLINE
+            if status != ConnectorStatus.OFFLINE and connector_faulty(connector, open_faults):
+                status = ConnectorStatus.FAULT
             connector_status_update(connector=connector, status=status, vendor_status=described.vendor_status, at=at)
         return charger
 
 
-def charger_import(*, station: Station, vendor: str, info: ChargerInfo, kind: str, current_type: str,
-                   rated_power_w: int, name: str = "") -> Charger:
-    """Add a charger the vendor knows to one of our stations, with its connectors."""
+def charger_require_station(*, charger: Charger) -> None:
+    """Refuse to act on a charger that awaits a station: sessions, tariffs and station data need one."""
+    if charger.station_id is None:
+        raise ValidationError(
+            _(
+                "Charger %(charger)s awaits a station: assign it to one (Chargers → Import chargers from the "
+                "vendor) first."
+            )
+            % {"charger": charger}
+        )
+
+
+def _check_kind(*, station: Station, serial: str, kind: str) -> None:
     if station.kind != kind:
         raise ValidationError(
             _("Charger %(serial)s serves %(kind)s; station %(station)s does not.")
-            % {"serial": info.serial, "kind": VehicleKind(kind).label, "station": station}
+            % {"serial": serial, "kind": VehicleKind(kind).label, "station": station}
         )
+
+
+def charger_discover(*, vendor: str, info: ChargerInfo, at: datetime | None) -> Charger:
+    """A charger its vendor told us about that we did not have: kept, with its connectors, awaiting a station.
+
+    What the vendor's device type says (kind, current, rated power) is taken; an operator assigns the
+    station (`charger_import`). Until then the charger's news is applied, but nothing is sold on it.
+    """
+    charger, _created = Charger.objects.get_or_create(
+        vendor=vendor,
+        serial=info.serial,
+        defaults={
+            "station": None,
+            "kind": info.kind,
+            "current_type": info.current_type or CurrentType.AC,
+            "rated_power_w": info.rated_power_w,
+        },
+    )
+    return charger_device_update(charger=charger, info=info, at=at)
+
+
+def charger_import(*, station: Station, vendor: str, info: ChargerInfo, kind: str, current_type: str,
+                   rated_power_w: int, name: str = "") -> Charger:
+    """Add a charger the vendor knows to one of our stations, with its connectors.
+
+    A charger that awaits a station (found in the vendor's pushes) is assigned to `station`, keeping its
+    connectors and their history.
+    """
     with transaction.atomic():
-        if Charger.objects.filter(vendor=vendor, serial=info.serial).exists():
+        existing = Charger.objects.select_for_update().filter(vendor=vendor, serial=info.serial).first()
+        if existing is not None and existing.station_id is not None:
             raise ValidationError(_("Charger %(serial)s is already in the back office.") % {"serial": info.serial})
-        charger = Charger.objects.create(
-            station=station,
-            vendor=vendor,
-            serial=info.serial,
-            name=name,
-            kind=kind,
-            current_type=current_type,
-            rated_power_w=rated_power_w,
-        )
+        if existing is not None:
+            kind = existing.kind or kind
+            _check_kind(station=station, serial=info.serial, kind=kind)
+            existing.station, existing.kind = station, kind
+            existing.name = existing.name or name
+            existing.save(update_fields=["station", "kind", "name", "updated_at"])
+            return charger_device_update(charger=existing, info=info, at=None)
+        _check_kind(station=station, serial=info.serial, kind=kind)
+        try:
+            with transaction.atomic():
+                charger = Charger.objects.create(
+                    station=station,
+                    vendor=vendor,
+                    serial=info.serial,
+                    name=name,
+                    kind=kind,
+                    current_type=current_type,
+                    rated_power_w=rated_power_w,
+                )
+        except IntegrityError as exc:  # its vendor's first report of it is being applied this moment
+            raise ValidationError(
+                _("Charger %(serial)s has just been reported by its vendor; import it again to assign it.")
+                % {"serial": info.serial}
+            ) from exc
         return charger_device_update(charger=charger, info=info, at=None)
 
 
@@ -135,6 +196,7 @@ def charger_event_record(
     name: str,
     state: str,
     device_time: datetime,
+    is_fault: bool = False,
 ) -> ChargerEvent:
     """Store one event a charger reported; a redelivered event (same charger, place, code, state, time) is kept once."""
     event, _created = ChargerEvent.objects.get_or_create(
@@ -143,19 +205,29 @@ def charger_event_record(
         code=code,
         state=state,
         device_time=device_time,
-        defaults={"source": source, "name": name},
+        defaults={"source": source, "name": name, "is_fault": is_fault},
     )
     return event
 
 
-def charger_open_fault_codes(*, charger: Charger, connector: Connector | None, fault_codes) -> set[str]:
-    """Fault codes whose latest event at this connector (or at the whole charger) is still happening."""
-    events = ChargerEvent.objects.filter(charger=charger, code__in=list(fault_codes))
-    events = events.filter(connector=connector) if connector else events.filter(connector__isnull=True)
-    latest: dict[str, str] = {}
-    for code, state in events.order_by("code", "-device_time", "-id").values_list("code", "state"):
-        latest.setdefault(code, state)
-    return {code for code, state in latest.items() if state == EventState.HAPPENING}
+def charger_open_faults(*, charger: Charger) -> dict[int | None, set[str]]:
+    """The charger's faults still happening (their latest event says so), by connector id; None holds the
+    faults of the whole charger. One query."""
+    latest: dict[tuple[int | None, str], str] = {}
+    events = ChargerEvent.objects.filter(charger=charger, is_fault=True).order_by("connector_id", "code",
+                                                                                  "-device_time", "-id")
+    for connector_id, code, state in events.values_list("connector_id", "code", "state"):
+        latest.setdefault((connector_id, code), state)
+    open_faults: dict[int | None, set[str]] = {}
+    for (connector_id, code), state in latest.items():
+        if state == EventState.HAPPENING:
+            open_faults.setdefault(connector_id, set()).add(code)
+    return open_faults
+
+
+def connector_faulty(connector: Connector, open_faults: dict[int | None, set[str]]) -> bool:
+    """Whether a fault of the connector's own, or of its whole charger, is happening."""
+    return bool(open_faults.get(connector.pk) or open_faults.get(None))
 
 
 # --- operators' requests to vendors ---

@@ -90,7 +90,7 @@ class StartCommand:
     kind: str  # tariffs.models.VehicleKind value
     strategy: str  # ChargeStrategy value
     strategy_param: int  # minutes, fen, Wh or 0, by strategy
-    balance_fen: int | None = None
+    balance_fen: int | None = None  # the authorised amount; None: no limit
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,10 @@ class VendorAdapter:
         self._unsupported("connector_fault_set")
 
     # Sessions
+    def strategies(self, *, kind: str) -> tuple[str, ...]:
+        """The ChargeStrategy values this vendor's chargers of `kind` (a VehicleKind value) accept."""
+        return tuple(ChargeStrategy.values)
+
     def session_start(self, *, command: StartCommand) -> SessionState | None:
         self._unsupported("session_start")
 
@@ -205,3 +209,16 @@ registry = VendorRegistry()
 def vendor_adapter_for(charger) -> VendorAdapter:
     """The adapter that speaks to this charger's vendor cloud."""
     return registry.get(charger.vendor)
+
+
+def charge_strategies_for(charger) -> tuple[str, ...]:
+    """The strategies a session on this charger may use, in ChargeStrategy's order.
+
+    A vendor without an adapter offers them all: starting there is refused for that reason instead.
+    """
+    try:
+        adapter = vendor_adapter_for(charger)
+    except VendorNotConfigured:
+        return tuple(ChargeStrategy.values)
+    allowed = set(adapter.strategies(kind=charger.kind))
+    return tuple(value for value in ChargeStrategy.values if value in allowed)

@@ -22,9 +22,9 @@ from chargers.admin import (
     too_many_selected,
 )
 from chargers.models import Connector
-from chargers.vendor import ChargeStrategy, VendorError, VendorUnavailable
+from chargers.vendor import ChargeStrategy, VendorError, VendorUnavailable, charge_strategies_for
 from orders.forms import SessionReserveForm, SessionStartForm
-from orders.models import Order, OrderSample, OrderStatus, Partner
+from orders.models import Order, OrderSample, OrderSettlement, OrderStatus, Partner
 from orders.selectors import order_price_breakdown
 from orders.services import order_refresh, order_reservation_cancel, order_reserve, order_start, order_stop
 from tariffs.display import render_breakdown
@@ -81,6 +81,29 @@ class OrderSampleInline(SampleDisplayMixin, ReadOnlyAdminMixin, admin.TabularInl
         if total <= shown:
             return queryset
         return queryset.filter(pk__in=[ids[i * (total - 1) // (shown - 1)] for i in range(shown)])
+
+
+class OrderSettlementInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Every closing word the order got, so that a close from a progress answer and the vendor's settlement
+    that completed it are both there to compare."""
+
+    model = OrderSettlement
+    fields = ("recorded_at", "source", "started_at", "ended_at", "energy", "charge_time", "vendor_total",
+              "close_reason", "vendor_close_code", "close_reason_text")
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description=_("energy (kWh)"))
+    def energy(self, obj):
+        return format_wh(obj.energy_wh)
+
+    @admin.display(description=_("charging time"))
+    def charge_time(self, obj):
+        return format_duration(obj.charge_seconds)
+
+    @admin.display(description=_("vendor's total (yuan)"))
+    def vendor_total(self, obj):
+        return format_fen(obj.vendor_total_fen)
 
 
 # --- operators' commands on sessions ---------------------------------------------------------------
@@ -200,11 +223,11 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
             },
         ),
         (_("Vehicle"), {"fields": ("plate", "vin")}),
-        (_("Close"), {"fields": ("close_reason", "vendor_close_code", "close_reason_text")}),
+        (_("Close"), {"fields": ("close_reason", "vendor_close_code", "close_reason_text", "settled_from")}),
         (_("Price"), {"fields": ("tariff_version_link", "price_breakdown")}),
     )
     readonly_fields = tuple(field for _title, options in fieldsets for field in options["fields"])
-    inlines = (OrderSampleInline,)
+    inlines = (OrderSettlementInline, OrderSampleInline)
     actions = ("stop_charging", "cancel_reservation", "refresh_from_vendor")
 
     def has_operate_session_permission(self, request, obj=None):
@@ -297,7 +320,11 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         connector = get_object_or_404(Connector.objects.select_related("charger__station"), pk=connector_pk)
         posted = request.POST if request.method == "POST" else None
-        start_form = SessionStartForm(posted if posted and "start" in posted else None, prefix="start")
+        start_form = SessionStartForm(
+            posted if posted and "start" in posted else None,
+            prefix="start",
+            strategies=charge_strategies_for(connector.charger),
+        )
         reserve_form = SessionReserveForm(posted if posted and "reserve" in posted else None, prefix="reserve")
         if start_form.is_bound and start_form.is_valid():
             data = start_form.cleaned_data
@@ -400,6 +427,8 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("authorised amount (yuan)"))
     def authorized_amount(self, obj):
+        if obj.authorized_amount_fen is None:
+            return gettext("No limit")
         return format_fen(obj.authorized_amount_fen)
 
     @admin.display(description=_("charging time"))

@@ -20,18 +20,20 @@ PARAMETER_PLACES = {
 }
 
 
+# The operator's units, not the stored ones (ChargeStrategy's labels name fen and Wh).
+STRATEGY_CHOICES = [
+    (ChargeStrategy.FULL, _("Until full")),
+    (ChargeStrategy.TIME, _("By time (minutes)")),
+    (ChargeStrategy.AMOUNT, _("By amount (yuan)")),
+    (ChargeStrategy.ENERGY, _("By energy (kWh)")),
+]
+
+
 class SessionStartForm(forms.Form):
-    strategy = forms.ChoiceField(
-        label=_("strategy"),
-        # The operator's units, not the stored ones (ChargeStrategy's labels name fen and Wh).
-        choices=[
-            (ChargeStrategy.FULL, _("Until full")),
-            (ChargeStrategy.TIME, _("By time (minutes)")),
-            (ChargeStrategy.AMOUNT, _("By amount (yuan)")),
-            (ChargeStrategy.ENERGY, _("By energy (kWh)")),
-        ],
-        initial=ChargeStrategy.FULL,
-    )
+    """A session's start as the operator types it. `strategies` are the ones the charger takes (its vendor
+    says which for its kind of charger); only those are offered."""
+
+    strategy = forms.ChoiceField(label=_("strategy"), choices=STRATEGY_CHOICES, initial=ChargeStrategy.FULL)
     parameter = forms.CharField(
         label=_("stop after"),
         required=False,
@@ -45,6 +47,19 @@ class SessionStartForm(forms.Form):
         help_text=_("The most the driver may spend; the charger stops when it is used up. Empty: no limit."),
     )
     driver_id = forms.CharField(label=_("driver id"), max_length=64, required=False)
+
+    def __init__(self, *args, strategies=tuple(ChargeStrategy.values), **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["strategy"]
+        field.choices = [(value, label) for value, label in STRATEGY_CHOICES if value in strategies]
+        if ChargeStrategy.FULL not in strategies and field.choices:
+            field.initial = field.choices[0][0]
+
+    def clean_authorized_amount(self):
+        amount = self.cleaned_data.get("authorized_amount")
+        if amount is not None and amount <= 0:
+            raise ValidationError(_("Enter more than zero, or leave it empty for no limit."))
+        return amount
 
     def clean(self):
         data = super().clean()
@@ -64,7 +79,7 @@ class SessionStartForm(forms.Form):
                 self.add_error("parameter", _("Enter more than zero."))
                 return data
             data["strategy_param"] = value
-        data["authorized_amount_fen"] = data.get("authorized_amount") or 0
+        data["authorized_amount_fen"] = data.get("authorized_amount")
         return data
 
 

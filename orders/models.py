@@ -48,6 +48,11 @@ class CloseReason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class SettlementSource(models.TextChoices):
+    VENDOR = "vendor", _("Vendor's settlement")
+    PROGRESS = "progress", _("Vendor's progress answer")
+
+
 class Partner(models.Model):
     """A sales channel through which drivers reach us (a platform with its organisation code)."""
 
@@ -92,7 +97,12 @@ class Order(models.Model):
     strategy_param = models.PositiveIntegerField(
         _("strategy parameter"), default=0, help_text=_("Minutes, fen or Wh by strategy; 0 until full.")
     )
-    authorized_amount_fen = models.PositiveIntegerField(_("authorised amount (fen)"), default=0)
+    authorized_amount_fen = models.PositiveIntegerField(
+        _("authorised amount (fen)"),
+        null=True,
+        blank=True,
+        help_text=_("The most the driver may spend on the session; empty: no limit."),
+    )
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED)
     vendor_status = models.CharField(_("vendor status"), max_length=32, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -116,6 +126,14 @@ class Order(models.Model):
     close_reason = models.CharField(_("close reason"), max_length=24, choices=CloseReason.choices, blank=True)
     vendor_close_code = models.CharField(_("vendor close code"), max_length=64, blank=True)
     close_reason_text = models.CharField(_("close reason text"), max_length=255, blank=True)
+    settled_from = models.CharField(
+        _("settled from"),
+        max_length=16,
+        choices=SettlementSource.choices,
+        blank=True,
+        help_text=_("Whose figures settled the order: the vendor's settlement, or its progress answer when the "
+                    "settlement never came."),
+    )
     tariff_version = models.ForeignKey(
         TariffVersion,
         on_delete=models.PROTECT,
@@ -207,3 +225,30 @@ class OrderSample(models.Model):
 
     def __str__(self):
         return f"{self.order_id} @ {timezone.localtime(self.device_time):%Y-%m-%d %H:%M:%S}"
+
+
+class OrderSettlement(models.Model):
+    """One closing word on a session as it arrived: the vendor's settlement, or the progress answer the
+    stuck-session check closed the order with. An order keeps every one it got; its own figures are
+    those of the last that settled it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="settlements", verbose_name=_("order"))
+    source = models.CharField(_("source"), max_length=16, choices=SettlementSource.choices)
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"))
+    energy_wh = models.PositiveIntegerField(_("energy (Wh)"))
+    charge_seconds = models.PositiveIntegerField(_("charging time (s)"))
+    vendor_total_fen = models.PositiveIntegerField(_("vendor's total (fen)"), null=True, blank=True)
+    close_reason = models.CharField(_("close reason"), max_length=24, choices=CloseReason.choices, blank=True)
+    vendor_close_code = models.CharField(_("vendor close code"), max_length=64, blank=True)
+    close_reason_text = models.CharField(_("close reason text"), max_length=255, blank=True)
+    vendor_status = models.CharField(_("vendor status"), max_length=32, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
+        ordering = ["order_id", "recorded_at", "id"]
+
+    def __str__(self):
+        return f"{self.order_id} {self.get_source_display()}"

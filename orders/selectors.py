@@ -29,11 +29,14 @@ def order_price_breakdown(*, order: Order, samples: Iterable[OrderSample] | None
     return price_session(tariff, readings=readings)
 
 
-def order_balance_remaining(*, order: Order) -> int:
+def order_balance_remaining(*, order: Order) -> int | None:
     """What the driver may still spend on this session, in fen: the authorised amount less our price so far.
 
-    Never negative; 0 when nothing was authorised, so a vendor asking stops rather than charges on credit.
+    Never negative: at 0 the vendor stops the session. None when the session has no authorised amount
+    (no limit); each vendor says that in its own way.
     """
+    if order.authorized_amount_fen is None:
+        return None
     breakdown = order_price_breakdown(order=order)
     spent = breakdown.total_fen if breakdown is not None else 0
     return max(0, order.authorized_amount_fen - spent)

@@ -3,7 +3,7 @@
 import contextlib
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,8 +14,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chargers.models import Connector, ConnectorStatus
-from chargers.vendor import ChargeStrategy, StartCommand, VendorError, VendorUnavailable, vendor_adapter_for
-from orders.models import ACTIVE_STATUSES, CloseReason, Order, OrderSample, OrderStatus
+from chargers.services import charger_require_station
+from chargers.vendor import (
+    ChargeStrategy,
+    StartCommand,
+    VendorError,
+    VendorUnavailable,
+    charge_strategies_for,
+    vendor_adapter_for,
+)
+from orders.models import (
+    ACTIVE_STATUSES,
+    CloseReason,
+    Order,
+    OrderSample,
+    OrderSettlement,
+    OrderStatus,
+    SettlementSource,
+)
 from orders.selectors import order_price_breakdown
 from orders.signals import order_progressed, order_settled, order_started
 from tariffs.selectors import tariff_version_in_force
@@ -89,7 +105,7 @@ def _locked(order: Order) -> Order:
 
 
 def _order_new(*, connector: Connector, status: str, strategy: str, strategy_param: int,
-               authorized_amount_fen: int, driver_id: str, now: datetime) -> Order:
+               authorized_amount_fen: int | None, driver_id: str, now: datetime) -> Order:
     charger = connector.charger
     station = charger.station
     version = None
@@ -121,6 +137,7 @@ def _order_new(*, connector: Connector, status: str, strategy: str, strategy_par
 
 
 def _check_connector_usable(connector: Connector) -> None:
+    charger_require_station(charger=connector.charger)
     if not connector.charger.online:
         raise ValidationError(_("Charger %(charger)s is offline.") % {"charger": connector.charger})
     if connector.status in (ConnectorStatus.FAULT, ConnectorStatus.MAINTENANCE, ConnectorStatus.OFFLINE):
@@ -131,9 +148,11 @@ def _check_connector_usable(connector: Connector) -> None:
 
 
 def order_start(*, connector: Connector, strategy: str = ChargeStrategy.FULL, strategy_param: int = 0,
-                authorized_amount_fen: int = 0, driver_id: str = "", now: datetime | None = None) -> Order:
+                authorized_amount_fen: int | None = None, driver_id: str = "", now: datetime | None = None) -> Order:
     """Create an order on `connector` and ask its vendor to start charging.
 
+    `authorized_amount_fen` is the most the driver may spend, exactly; None is no limit. A strategy the
+    charger's vendor does not offer for its kind of charger is refused before anything is created.
     The order is committed before the vendor is called, so a push that overtakes the vendor's answer
     finds it. A refusal ends the order as start failed and is raised for the caller to show; when the
     vendor cannot be reached the outcome is unknown: the order stays starting and the vendor is asked
@@ -141,6 +160,18 @@ def order_start(*, connector: Connector, strategy: str = ChargeStrategy.FULL, st
     """
     now = now or timezone.now()
     _check_connector_usable(connector)
+    allowed = charge_strategies_for(connector.charger)
+    if strategy not in allowed:
+        raise ValidationError(
+            _("%(vendor)s chargers for %(kind)s take only these strategies: %(allowed)s.")
+            % {
+                "vendor": connector.charger.get_vendor_display(),
+                "kind": connector.charger.get_kind_display(),
+                "allowed": ", ".join(str(ChargeStrategy(value).label) for value in allowed),
+            }
+        )
+    if authorized_amount_fen is not None and authorized_amount_fen <= 0:
+        raise ValidationError(_("An authorised amount must be more than zero; leave it empty for no limit."))
     if strategy == ChargeStrategy.FULL:
         strategy_param = 0
     with transaction.atomic():
@@ -169,7 +200,7 @@ def order_start(*, connector: Connector, strategy: str = ChargeStrategy.FULL, st
         kind=connector.charger.kind,
         strategy=strategy,
         strategy_param=strategy_param,
-        balance_fen=authorized_amount_fen or None,
+        balance_fen=authorized_amount_fen,
     )
     try:
         vendor_adapter_for(connector.charger).session_start(command=command)
@@ -222,7 +253,7 @@ def order_reserve(*, connector: Connector, driver_id: str = "", now: datetime | 
     _check_connector_usable(connector)
     with transaction.atomic():
         order = _order_new(connector=connector, status=OrderStatus.BOOKED, strategy=ChargeStrategy.FULL,
-                           strategy_param=0, authorized_amount_fen=0, driver_id=driver_id, now=now)
+                           strategy_param=0, authorized_amount_fen=None, driver_id=driver_id, now=now)
     try:
         vendor_adapter_for(connector.charger).reservation_create(
             order_no=order.order_no, serial=connector.charger.serial, connector_number=connector.number
@@ -381,18 +412,29 @@ def _progress_fold(order: Order, progress: Progress, *, now: datetime) -> set[st
     return fields
 
 
-def order_settle(*, order: Order, settlement: Settlement, now: datetime | None = None) -> Order:
+def order_settle(*, order: Order, settlement: Settlement, source: str = SettlementSource.VENDOR,
+                 now: datetime | None = None) -> Order:
     """End a session with the vendor's energy, time and bill, and price it with our own tariff.
 
-    Idempotent: a settled order is returned unchanged, so a repeated or concurrent settlement of the
-    same order settles it once (the row lock serialises them).
+    Only the vendor's settlement is final. An order the stuck-session check had to close from a progress
+    answer (`source` PROGRESS) is completed by the vendor's settlement when it comes at last: its close
+    type, bill and times replace the answer's, both are kept as the order's settlements, and the settled
+    news goes out again with the final figures. Otherwise a settled order is returned unchanged, so a
+    repeated or concurrent settlement of the same order settles it once (the row lock serialises them).
     """
     now = now or timezone.now()
     with transaction.atomic():
         order = _locked(order)
-        if order.status == OrderStatus.SETTLED:
+        if order.status == OrderStatus.SETTLED and not (
+            order.settled_from == SettlementSource.PROGRESS and source == SettlementSource.VENDOR
+        ):
             return order
+        OrderSettlement.objects.create(
+            order=order, source=source, recorded_at=now,
+            **{**asdict(settlement), "close_reason_text": settlement.close_reason_text[:255]},
+        )
         order.status = OrderStatus.SETTLED
+        order.settled_from = source
         order.started_at = settlement.started_at
         order.ended_at = max(settlement.ended_at, settlement.started_at)
         order.energy_wh = settlement.energy_wh
@@ -415,11 +457,30 @@ def order_settle(*, order: Order, settlement: Settlement, now: datetime | None =
         return order
 
 
-def order_refresh(*, order: Order, now: datetime | None = None) -> Order:
+def _order_booking_closed(*, order: Order, vendor_status: str, now: datetime) -> Order:
+    """The vendor closed a booking that never charged (it expired, or the connector was taken away), or
+    has no such booking (the request never reached it)."""
+    with transaction.atomic():
+        order = _locked(order)
+        if order.status != OrderStatus.BOOKED:
+            return order
+        order.status = OrderStatus.CANCELLED
+        order.vendor_status = vendor_status
+        order.close_reason_text = _("The vendor closed the booking before any charging.")
+        order.last_data_at = now
+        order.save(update_fields=["status", "vendor_status", "close_reason_text", "last_data_at", "updated_at"])
+        return order
+
+
+def order_refresh(*, order: Order, close_if_ended: bool = False, now: datetime | None = None) -> Order:
     """Ask the vendor where a session stands and apply the answer.
 
-    An ended session whose settlement never came is settled from the answer (reason "other", the
-    vendor's figures); a start the vendor never heard of is a failed start.
+    The answer moves the session on (charging, finished) but never settles it: the vendor's settlement
+    carries the close type and the bill, and settles. Only the stuck-session check, for a session whose
+    settlement is long overdue, passes `close_if_ended` to close an ended session from the answer (reason
+    "other", the vendor's figures); the settlement, should it come after all, completes it. A start the
+    vendor never heard of is a failed start; a booking it closed without charging, or never heard of,
+    is cancelled.
     """
     now = now or timezone.now()
     adapter = vendor_adapter_for(order.charger)
@@ -430,11 +491,16 @@ def order_refresh(*, order: Order, now: datetime | None = None) -> Order:
     except VendorUnavailable:
         raise
     except VendorError as exc:
-        if order.status == OrderStatus.STARTING and exc.code in adapter.unknown_session_codes:
+        if exc.code in adapter.unknown_session_codes and order.status == OrderStatus.STARTING:
             _order_fail_start(order=order, code=exc.code, message=exc.message)
             order.refresh_from_db()
             return order
+        if exc.code in adapter.unknown_session_codes and order.status == OrderStatus.BOOKED:
+            return _order_booking_closed(order=order, vendor_status="", now=now)
         raise
+    never_charged = state.started_at is None or (state.energy_wh == 0 and state.charge_seconds == 0)
+    if order.status == OrderStatus.BOOKED and state.status == OrderStatus.FINISHED and never_charged:
+        return _order_booking_closed(order=order, vendor_status=state.vendor_status, now=now)
     progress = Progress(
         at=now,
         status=state.status,
@@ -447,7 +513,8 @@ def order_refresh(*, order: Order, now: datetime | None = None) -> Order:
         sample=False,
     )
     order = order_progress_record(order=order, progress=progress, now=now)
-    if state.status == OrderStatus.FINISHED and state.ended_at is not None and state.started_at is not None:
+    ended = state.status == OrderStatus.FINISHED and state.ended_at is not None and state.started_at is not None
+    if close_if_ended and ended:
         order = order_settle(
             order=order,
             settlement=Settlement(
@@ -458,9 +525,10 @@ def order_refresh(*, order: Order, now: datetime | None = None) -> Order:
                 vendor_total_fen=state.cost_fen,
                 close_reason=CloseReason.OTHER,
                 vendor_close_code="",
-                close_reason_text=_("Settled from the vendor's progress answer; no settlement push arrived."),
+                close_reason_text=_("Closed from the vendor's progress answer; its settlement has not arrived."),
                 vendor_status=state.vendor_status,
             ),
+            source=SettlementSource.PROGRESS,
             now=now,
         )
     return order

@@ -159,7 +159,11 @@ TOMDA_PUSH_TOKEN = env("TOMDA_PUSH_TOKEN", default="")
 TOMDA_PUSH_KEY = env("TOMDA_PUSH_KEY", default="")
 # Addresses and CIDR ranges that may push (e.g. "203.0.113.7,198.51.100.0/24"); empty lets anyone push.
 TOMDA_PUSH_ALLOWED_IPS = env.list("TOMDA_PUSH_ALLOWED_IPS", default=[])
-# Ask Tomda for a session's progress when it has sent nothing for this long; ask about a session
-# with no end this long after its last data.
+# Ask Tomda for a session's progress when it has sent nothing for this long; close an ended session
+# from Tomda's progress answer when its settlement push has not come this long after its last data.
 TOMDA_POLL_AFTER_MINUTES = env.int("TOMDA_POLL_AFTER_MINUTES", default=5)
 TOMDA_STUCK_AFTER_MINUTES = env.int("TOMDA_STUCK_AFTER_MINUTES", default=60)
+# Our answer to QUERY_ORDER_BALANCE_INFO for a session started with no authorised amount (no limit):
+# Tomda has no way to say "unlimited", and a charger ends a session whose balance it sees at 0.
+# 99,999.99 yuan is more than any session costs and fits the int the document gives the field.
+TOMDA_UNLIMITED_BALANCE_FEN = env.int("TOMDA_UNLIMITED_BALANCE_FEN", default=9_999_999)

@@ -19,16 +19,19 @@ class InboundRejected(Exception):
     """Input we will never accept as it is; `reason` is a RejectReason value.
 
     `kind`, `charger_serial` and `order_no` are what the push was about as far as it could be read,
-    so that even a refused push is found by the admin's filters.
+    so that even a refused push is found by the admin's filters. `item` names, in the counterparty's
+    words, the part of a push refused by itself (`InboxProtocol.check`).
     """
 
-    def __init__(self, message: str, *, reason: str, kind: str = "", charger_serial: str = "", order_no: str = ""):
+    def __init__(self, message: str, *, reason: str, kind: str = "", charger_serial: str = "", order_no: str = "",
+                 item: dict | None = None):
         super().__init__(message)
         self.message = message
         self.reason = reason
         self.kind = kind
         self.charger_serial = charger_serial
         self.order_no = order_no
+        self.item = item
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,14 @@ class InboxProtocol:
         """Read and check a push in memory; raises InboundRejected naming the field at fault."""
         raise NotImplementedError
 
-    def check(self, parsed: Parsed) -> None:
+    def check(self, parsed: Parsed) -> list[InboundRejected]:
         """Cheap checks against what we know (an indexed lookup or a cache), raising InboundRejected.
 
-        What this cannot tell cheaply the worker finds out when it applies the push.
+        A push of many items (a charger's readings socket by socket) may be taken in part: the refusals
+        of the items left out are returned, each with its `item`, and `apply` leaves them out too. What
+        this cannot tell cheaply the worker finds out when it applies the push.
         """
+        return []
 
     def answer(self, parsed: Parsed) -> Any:
         """The data of the answer to a question push; raises InboundRejected for one we cannot answer."""
@@ -87,6 +93,10 @@ class InboxProtocol:
     def reply_refused(self, rejected: InboundRejected) -> tuple[dict, int]:
         """(reply, HTTP status) for a refused push."""
         raise NotImplementedError
+
+    def reply_partly_refused(self, refused: list[InboundRejected]) -> dict:
+        """A push stored for its good items, naming the refused ones so that the sender sends none again."""
+        return self.reply_ok(description="; ".join(refusal.message for refusal in refused))
 
     def reply_duplicate(self, *, original_id: int) -> dict:
         return self.reply_ok(description=f"#{original_id}")

@@ -266,12 +266,13 @@ def _receive(protocol: InboxProtocol, request, values: dict) -> tuple[dict, int]
     values.update(kind=_column(parsed.kind, 64), charger_serial=_column(parsed.charger_serial, 64),
                   order_no=_column(parsed.order_no, 64))
     try:
-        protocol.check(parsed)
+        refused = protocol.check(parsed)
     except InboundRejected as refusal:
         return _refuse(protocol, refusal, **values)
     if parsed.kind in protocol.question_kinds:
         return _answer(protocol, parsed, values)
-    return _store_news(protocol=protocol, parsed=parsed, reply=protocol.reply_ok(), **values)
+    reply = clean(protocol.reply_partly_refused(refused)) if refused else protocol.reply_ok()
+    return _store_news(protocol=protocol, parsed=parsed, reply=reply, **values)
 
 
 def _refuse(protocol: InboxProtocol, refusal: InboundRejected, *, status: int | None = None, **values):

@@ -115,7 +115,10 @@ def _without_busy_subjects(rows: list[InboundMessage]) -> tuple[list[InboundMess
     backwards.) The locks are
     taken without waiting (SKIP LOCKED), one statement each, and let a web request meanwhile add a row
     that refers to the charger or order (FOR NO KEY UPDATE). Chargers are the counterparty's own: a row's
-    (vendor, charger serial).
+    (vendor, charger serial). A charger we do not have yet (its first report creates it) has no row to
+    lock, so each charger is also held by a transaction-level advisory lock on its (vendor, serial): two
+    workers never create one charger at once (and deadlock on each other's new rows), nor apply its news
+    at once when one of them met it before its row was committed and the other after.
     """
     if connection.vendor != "postgresql":
         return rows, 0  # one worker at a time there: SQLite serialises writers
@@ -127,6 +130,7 @@ def _without_busy_subjects(rows: list[InboundMessage]) -> tuple[list[InboundMess
     for vendor, serials in by_vendor.items():
         wanted |= Q(vendor=vendor, serial__in=serials)
     busy_chargers = _held_elsewhere(Charger, wanted, ("vendor", "serial"), chargers)
+    busy_chargers |= _charger_keys_held_elsewhere(chargers)
     orders = {(row.order_no,) for row in rows if row.order_no}
     busy_orders = _held_elsewhere(Order, Q(order_no__in=[n for (n,) in orders]), ("order_no",), orders)
     kept = [
@@ -146,6 +150,28 @@ def _held_elsewhere(model, wanted: Q, keys: tuple[str, ...], asked: set) -> set:
     if not asked - locked:
         return set()
     return set(model.objects.filter(wanted).values_list(*keys)) - locked
+
+
+# The advisory lock class of chargers by (vendor, serial), whether or not their row exists yet; the
+# second key is a hash of both (a collision only makes a push wait for the next batch).
+CHARGER_LOCK = 0x1B0C
+
+
+def _charger_key(vendor: str, serial: str) -> str:
+    return f"{vendor}:{serial}"
+
+
+def _charger_keys_held_elsewhere(chargers: set) -> set:
+    """Take the chargers' advisory locks without waiting; the (vendor, serial) of those another worker holds."""
+    if not chargers:
+        return set()
+    keys = {_charger_key(vendor, serial): (vendor, serial) for vendor, serial in chargers}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k, pg_try_advisory_xact_lock(%s, hashtext(k)) FROM unnest(%s::text[]) AS k",
+            [CHARGER_LOCK, sorted(keys)],
+        )
+        return {keys[key] for key, taken in cursor.fetchall() if not taken}
 
 
 def _subjects(row: InboundMessage) -> set[tuple[str, ...]]:
@@ -363,6 +389,9 @@ def _lock_subjects(row: InboundMessage) -> None:
     if row.charger_serial:
         list(Charger.objects.select_for_update(no_key=True).filter(vendor=row.vendor, serial=row.charger_serial)
              .values_list("pk"))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                           [CHARGER_LOCK, _charger_key(row.vendor, row.charger_serial)])
     if row.order_no:
         list(Order.objects.select_for_update(no_key=True).filter(order_no=row.order_no).values_list("pk"))
 

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chargers.models import Vendor
+from chargers.models import Charger, Connector, Vendor
+from chargers.services import charger_require_station
 from chargers.vendor import ChargerInfo, SessionState, StartCommand, VendorAdapter
 from integrations.http import BadResponse
 from stations.models import Station
@@ -44,6 +45,9 @@ class TomdaAdapter(VendorAdapter):
 
     # Sessions
 
+    def strategies(self, *, kind: str) -> tuple[str, ...]:
+        return mappers.STRATEGIES_BY_KIND.get(kind, ())
+
     def session_start(self, *, command: StartCommand) -> SessionState | None:
         try:
             strategy, param = mappers.strategy_parameters(command.strategy, command.strategy_param)
@@ -67,7 +71,9 @@ class TomdaAdapter(VendorAdapter):
         return _read(mappers.session_state, self.client.progress(order_no=order_no))
 
     def reservation_create(self, *, order_no: str, serial: str, connector_number: int) -> None:
-        self.client.reserve(serial=serial, connector_id=connector_number, order_no=order_no)
+        # §4.5.1: a single-gun charger is reserved with no connector number (or 0), unlike the start call.
+        single = Connector.objects.filter(charger__vendor=Vendor.TOMDA, charger__serial=serial).count() <= 1
+        self.client.reserve(serial=serial, connector_id=None if single else connector_number, order_no=order_no)
 
     def reservation_cancel(self, *, order_no: str) -> None:
         self.client.reservation_cancel(order_no=order_no)
@@ -79,14 +85,20 @@ class TomdaAdapter(VendorAdapter):
         so the stations are synced first with the template; named chargers get it one by one (§4.5.1 fee)."""
         model = self._fee_model(version)
         if serials is not None:
+            serials = list(serials)
+            for charger in Charger.objects.filter(vendor=Vendor.TOMDA, serial__in=serials).order_by("serial"):
+                charger_require_station(charger=charger)
             for serial in serials:
                 self.client.fee_set(serial=serial, fee_model=model)
             return
-        stations = Station.objects.filter(
-            tariff_template=version.template, chargers__vendor=Vendor.TOMDA
-        ).distinct().order_by("code")
-        for station in stations:
-            self.client.station_sync(station_info=station_info(station, version=version))
+        stations = list(
+            Station.objects.filter(tariff_template=version.template, chargers__vendor=Vendor.TOMDA)
+            .distinct()
+            .order_by("code")
+        )
+        infos = [station_info(station, version=version) for station in stations]  # all readable before any goes
+        for info in infos:
+            self.client.station_sync(station_info=info)
         self.client.fee_template_sync(fee_model=model, sync_chargers=True)
 
     def station_push(self, *, station) -> None:

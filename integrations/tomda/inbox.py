@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chargers.models import Vendor
 from integrations.inbox import InboundRejected, InboxProtocol, Parsed
@@ -30,8 +31,8 @@ class TomdaInbox(InboxProtocol):
     def parse(self, *, body: bytes, content_type: str, received_at: datetime | None = None) -> Parsed:
         return push_parse(body=body, content_type=content_type, received_at=received_at)
 
-    def check(self, parsed: Parsed) -> None:
-        push_check(parsed.record)
+    def check(self, parsed: Parsed) -> list[InboundRejected]:
+        return push_check(parsed.record)
 
     def answer(self, parsed: Parsed):
         return push_answer(parsed.record)
@@ -45,6 +46,20 @@ class TomdaInbox(InboxProtocol):
     def reply_refused(self, rejected: InboundRejected) -> tuple[dict, int]:
         status = 403 if rejected.reason == RejectReason.SENDER else 200
         return envelope(REPLY_CODES[rejected.reason], rejected.message), status
+
+    def reply_partly_refused(self, refused: list[InboundRejected]) -> dict:
+        # Success, so that Tomda sends the readings we took no second time; each refused one is named with
+        # the code it would have had alone.
+        items = [
+            {**refusal.item, "errorCode": REPLY_CODES[refusal.reason], "errorDesc": refusal.message}
+            for refusal in refused
+        ]
+        description = ngettext(
+            "%(count)s reading was refused; the others were taken.",
+            "%(count)s readings were refused; the others were taken.",
+            len(items),
+        ) % {"count": len(items)}
+        return envelope(OK, description, {"refused": items})
 
     def reply_duplicate(self, *, original_id: int) -> dict:
         return envelope(OK, _("Already received as message %(id)s.") % {"id": original_id})

@@ -87,6 +87,10 @@ EVENT_STATE = {
 # Appendix 5 lists fault codes only; any code naming a fault makes the connector faulty while it happens.
 FAULT_MARK = "_FAULT_"
 
+
+def is_fault(event_code: str) -> bool:
+    return FAULT_MARK in event_code
+
 # Appendix 6: device type → (vehicle kind, current type, rated power in W; 0 when the type does not say).
 DEVICE_TYPES = {
     "TOMDA_EB10_T1": (VehicleKind.EBIKE, CurrentType.AC, 0),
@@ -107,6 +111,13 @@ STRATEGY_CODES = {
 }
 
 CHARGER_TYPES = {VehicleKind.EV: c.CHARGER_TYPE_EV, VehicleKind.EBIKE: c.CHARGER_TYPE_EBIKE}
+
+# §4.5.3: "e-bike chargers have timed charging and until full, car chargers only until full; the
+# others are reserved". Amount and energy exist in the code table but no charger takes them.
+STRATEGIES_BY_KIND = {
+    VehicleKind.EV: (ChargeStrategy.FULL,),
+    VehicleKind.EBIKE: (ChargeStrategy.TIME, ChargeStrategy.FULL),
+}
 
 
 class MappingError(ValueError):
@@ -215,7 +226,8 @@ def charger_info(charger: dict) -> ChargerInfo:
     for item in connectors:
         if not isinstance(item, dict):
             raise MappingError("a connectorInfo item is not an object")
-        status = text(item, "connectorStatus", required=False, max_length=32)
+        # A connector the description gives no status of is as the charger is.
+        status = text(item, "connectorStatus", required=False, max_length=32) or vendor_status
         described.append(
             ConnectorInfo(number=connector_number(item.get("connectorId")), vendor_status=status,
                           status=device_status(status))

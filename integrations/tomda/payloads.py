@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,15 +43,24 @@ def fee_version_for_template(template: TariffTemplate, *, at: datetime | None = 
 
 
 def station_info(station: Station, *, version: TariffVersion | None) -> dict:
-    """§4.5.6 stationInfo: the station, its Tomda chargers and, when it has one, its tariff in force."""
+    """§4.5.6 stationInfo: the station, its Tomda chargers and, when it has one, its tariff in force.
+
+    Raises ValidationError for a station Tomda would refuse (no coordinates), before anything is sent.
+    """
+    if station.latitude is None or station.longitude is None:
+        # §4.5.6 requires both; Tomda's apps place the station on a map by them.
+        raise ValidationError(
+            _("Tomda needs the latitude and longitude of station %(station)s: enter its coordinates first.")
+            % {"station": station}
+        )
     serials = Charger.objects.filter(station=station, vendor=Vendor.TOMDA).order_by("serial")
     info = {
         "clientStationId": station.code,
         "stationName": station.name,
         "stationStatus": STATION_STATUS[station.status],
         "location": station.address,
-        "latitude": str(station.latitude) if station.latitude is not None else "",
-        "longitude": str(station.longitude) if station.longitude is not None else "",
+        "latitude": str(station.latitude),
+        "longitude": str(station.longitude),
         "serialNums": ",".join(serials.values_list("serial", flat=True)),
         "stationType": CHARGER_TYPES[station.kind],
     }

@@ -4,21 +4,25 @@ news applied to the domain in the inbox worker's transaction (readings many at a
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from chargers.models import Charger, ChargerTariffPush, Connector, ConnectorStatus, TariffPushResult, Vendor
 from chargers.services import (
     charger_device_update,
+    charger_discover,
     charger_event_record,
-    charger_open_fault_codes,
+    charger_open_faults,
+    connector_faulty,
     connector_status_apply,
     connector_status_update,
     connectors_save_status,
 )
 from integrations.inbox import InboundRejected, Known, Parsed
-from integrations.models import RejectReason
+from integrations.models import InboundMessage, InboundStatus, RejectReason
 from orders.models import Order
 from orders.selectors import order_balance_remaining
 from orders.services import order_settle, orders_progress_record
@@ -34,8 +38,9 @@ from .protocol import (
     FeeResult,
     OrderEnd,
     WorkData,
-    serial_of,
 )
+
+logger = logging.getLogger(__name__)
 
 # --- lookups that refuse with a clear message ----------------------------------------------------------
 
@@ -91,6 +96,9 @@ def _order(order_no: str, *, charger: Charger | None = None) -> Order:
 # and sessions costs no lookup; what it has not seen is looked up, and what does not exist is refused.
 _known_chargers = Known(ttl=300)  # serial → connector numbers
 _known_orders = Known(ttl=300)  # order number → charger serial
+# Order numbers that are not ours (another platform's session on a charger we share): refused without a
+# lookup for a while. Ours exist before the charger hears of them, so none of ours is ever in here.
+_foreign_orders = Known(ttl=60)
 
 
 def _connector_numbers(serial: str) -> frozenset[int] | None:
@@ -104,9 +112,19 @@ def _connector_numbers(serial: str) -> frozenset[int] | None:
     return numbers
 
 
+def _described_not_yet_applied(serial: str) -> bool:
+    """Whether a DEVICE_INFO of this serial waits for the worker, which applies it (creating the charger)
+    before any push received after it."""
+    return InboundMessage.objects.filter(
+        vendor=Vendor.TOMDA, charger_serial=serial, kind="DEVICE_INFO", status=InboundStatus.RECEIVED
+    ).exists()
+
+
 def _check_charger(serial: str, numbers=()) -> None:
     known = _connector_numbers(serial)
     if known is None:
+        if _described_not_yet_applied(serial):
+            return  # a charger that has just described itself; its connectors are checked when applied
         raise _unknown_charger(serial)
     missing = [number for number in numbers if number not in known]
     if missing:
@@ -120,10 +138,13 @@ def _check_charger(serial: str, numbers=()) -> None:
 def _check_order(order_no: str, serial: str | None) -> None:
     owner = _known_orders.get(order_no)
     if owner is None:
+        if _foreign_orders.get(order_no):
+            raise _unknown_order(order_no, serial)
         found = Order.objects.filter(order_no=order_no, charger__vendor=Vendor.TOMDA).values_list(
             "charger__serial", flat=True
         ).first()
         if found is None:
+            _foreign_orders.put(order_no, True)
             raise _unknown_order(order_no, serial)
         owner = found
         _known_orders.put(order_no, owner)
@@ -156,11 +177,12 @@ def _work_data_apply(pushes: list[WorkData]) -> None:
         by_number = {connector.number: connector for connector in charger.connectors.all()}
         for reading in push.readings:
             connector = by_number.get(reading.connector_number)
-            if connector is None:
-                raise _unknown_connector(charger.serial, reading.connector_number)
             order = orders.get(reading.order_no)
-            if order is None or order.charger_id != charger.pk:
-                raise _unknown_order(reading.order_no, charger.serial)
+            if connector is None or order is None or order.charger_id != charger.pk:
+                # Refused by item when the push was received (the reply names it); the others apply.
+                logger.debug("WORK_DATA of %s: reading of order %s on connector %s left out: not ours",
+                             charger.serial, reading.order_no, reading.connector_number)
+                continue
             readings.append((order.pk, reading.progress))
             connectors.append((connector, reading))
     orders_progress_record(readings=readings)
@@ -181,21 +203,17 @@ def _events_apply(push: Events) -> None:
     connector = _connector(charger, push.connector_number) if push.connector_number is not None else None
     for event in push.events:
         charger_event_record(charger=charger, connector=connector, source=push.source, code=event.code,
-                             name=event.name, state=event.state, device_time=event.at)
+                             name=event.name, state=event.state, device_time=event.at, is_fault=event.is_fault)
     _faults_apply(charger=charger, connector=connector, at=max(event.at for event in push.events))
 
 
 def _faults_apply(*, charger: Charger, connector: Connector | None, at: datetime) -> None:
     """A happening fault makes the connector (all of them, for a charger-wide event) faulty; when none is
     left the connector takes back the status its vendor last reported."""
-    codes = set(
-        charger.events.filter(code__contains=mappers.FAULT_MARK).values_list("code", flat=True).distinct()
-    )
-    charger_wide = charger_open_fault_codes(charger=charger, connector=None, fault_codes=codes)
+    open_faults = charger_open_faults(charger=charger)
     targets = [connector] if connector is not None else list(charger.connectors.all())
     for target in targets:
-        open_here = charger_open_fault_codes(charger=charger, connector=target, fault_codes=codes)
-        if open_here or charger_wide:
+        if connector_faulty(target, open_faults):
             connector_status_update(connector=target, status=ConnectorStatus.FAULT, vendor_status=target.vendor_status,
                                     at=at)
         elif target.status == ConnectorStatus.FAULT:
@@ -208,7 +226,13 @@ def _order_end_apply(push: OrderEnd) -> None:
 
 
 def _device_report_apply(push: DeviceReport, *, received_at: datetime) -> None:
-    charger_device_update(charger=_charger(push.info.serial), info=push.info, at=push.at or received_at)
+    """A charger's description; one we did not have is kept awaiting a station."""
+    at = push.at or received_at
+    charger = Charger.objects.filter(vendor=Vendor.TOMDA, serial=push.info.serial).first()
+    if charger is None:
+        charger_discover(vendor=Vendor.TOMDA, info=push.info, at=at)
+    else:
+        charger_device_update(charger=charger, info=push.info, at=at)
 
 
 def _fee_result_apply(push: FeeResult, *, received_at: datetime) -> None:
@@ -236,27 +260,56 @@ def _fee_result_apply(push: FeeResult, *, received_at: datetime) -> None:
 # --- what the inbox asks -------------------------------------------------------------------------------
 
 
-def push_check(record) -> None:
-    """Refuse at once a push about a charger, connector or order we do not have, as far as a memo or one
-    indexed lookup can tell; the rest is found when the push is applied."""
-    if isinstance(record, WorkData):
-        _check_charger(record.serial, {reading.connector_number for reading in record.readings})
-        for reading in record.readings:
+def _check_readings(record: WorkData) -> list[InboundRejected]:
+    """The readings of a WORK_DATA we refuse, each by itself: a charger's other sockets still count.
+
+    An unknown charger refuses the whole push, and so does a push whose every reading is refused.
+    """
+    _check_charger(record.serial)
+    refused = []
+    for index, reading in enumerate(record.readings):
+        try:
+            _check_charger(record.serial, [reading.connector_number])
             _check_order(reading.order_no, record.serial)
-    elif isinstance(record, Events):
+        except InboundRejected as refusal:
+            refusal.item = {"index": index, "clientOrderId": reading.order_no}
+            refused.append(refusal)
+    if len(refused) == len(record.readings):
+        raise refused[0]
+    return refused
+
+
+def push_check(record) -> list[InboundRejected]:
+    """Refuse at once a push about a charger, connector or order we do not have, as far as a memo or one
+    indexed lookup can tell; the rest is found when the push is applied. Returns the refused readings of
+    a WORK_DATA that is otherwise taken."""
+    if isinstance(record, WorkData):
+        return _check_readings(record)
+    if isinstance(record, Events):
         _check_charger(record.serial, [record.connector_number] if record.connector_number is not None else [])
     elif isinstance(record, OrderEnd):
         _check_charger(record.serial)
         _check_order(record.order_no, record.serial)
-    elif isinstance(record, DeviceReport | FeeResult):
-        _check_charger(serial_of(record))
+    elif isinstance(record, FeeResult):
+        _check_charger(record.serial)
+    # A DEVICE_INFO about a charger we lack is news too: the charger is kept, awaiting a station.
+    return []
 
 
 def push_answer(record: BalanceQuestion | FeeQuestion) -> dict:
     """The data of our answer to one of Tomda's questions."""
     if isinstance(record, BalanceQuestion):
-        return {"balance": order_balance_remaining(order=_order(record.order_no))}
+        balance = order_balance_remaining(order=_order(record.order_no))
+        # Tomda has no word for "no limit": a balance the charger never reaches stands for it.
+        return {"balance": settings.TOMDA_UNLIMITED_BALANCE_FEN if balance is None else balance}
     charger = _charger(record.serial)
+    if charger.station_id is None:
+        raise InboundRejected(
+            _("Charger %(serial)s awaits a station in our back office; its tariff is the station's, so it has "
+              "none until an operator assigns it (Chargers → Import chargers from the vendor).")
+            % {"serial": charger.serial},
+            reason=RejectReason.UNKNOWN_TEMPLATE,
+        )
     template = charger.station.tariff_template
     if template is None:
         raise InboundRejected(

@@ -85,6 +85,7 @@ class Event:
     name: str
     state: str
     at: datetime
+    is_fault: bool
 
 
 @dataclass(frozen=True)
@@ -306,9 +307,11 @@ def _events(envelope: Envelope) -> Events:
         state = mappers.EVENT_STATE.get(state_word)
         if state is None:
             raise _malformed(_("eventStatus %(state)s is unknown.") % {"state": mappers.shown(state_word)})
+        code = _read(mappers.text, event, "eventCode")
         events.append(
             Event(
-                code=_read(mappers.text, event, "eventCode"),
+                code=code,
+                is_fault=mappers.is_fault(code),
                 name=str(event.get("eventName") or "")[:100],  # a description: cut, never a reason to refuse
                 state=state,
                 at=_read(mappers.parse_time, event.get("deviceTime"), field="deviceTime"),

@@ -638,6 +638,7 @@ class TomdaSimulator:
         event_type: str = "EVENT_DATA",
         ask_fees: bool = True,
         *,
+        booking_timeout: float | None = None,
         start_time: dt.datetime | None = None,
         push_timeout: tuple[float, float] = (3.0, 10.0),
         push_retries: int = 3,
@@ -659,6 +660,7 @@ class TomdaSimulator:
         self.port = port
         self.event_type = event_type
         self.ask_fees = ask_fees
+        self.booking_timeout = booking_timeout  # simulated seconds a booking holds its connector; None: forever
 
         self.lock = threading.RLock()
         self.chargers: dict[str, SimCharger] = {}
@@ -788,6 +790,11 @@ class TomdaSimulator:
             self._clock = start + _delta(step)
             for session, close_type, ended in endings:
                 self._end_session(session, close_type, at=ended)
+            if self.booking_timeout is not None:
+                limit = dt.timedelta(seconds=self.booking_timeout)
+                for session in list(self.sessions.values()):
+                    if session.status == "BOOKED" and self._clock - session.booked_at >= limit:
+                        self._close_booking(session)
 
     def _accrue(self, session: SimSession, start: dt.datetime, seconds: Fraction) -> None:
         """Add `seconds` of charging from `start`, billed slice by slice where the price changes."""
@@ -870,7 +877,11 @@ class TomdaSimulator:
         order_no = args.text("clientOrderId")
         if charger.kind != "ev":
             raise ApiError("1440", "only EV chargers take reservations")
-        connector = charger.resolve_connector(args.integer("connectorId", required=False))
+        connector_id = args.integer("connectorId", required=False)
+        if charger.single_gun and connector_id not in (None, 0):
+            # §4.5.1: "单枪桩传0或者不传" (a single-gun pile: 0 or nothing), unlike the start call's 1.
+            raise _bad(f"charger {charger.serial} has one connector: send connectorId 0 or none, not {connector_id}")
+        connector = charger.resolve_connector(connector_id)
         if not charger.online:
             raise ApiError("1423")
         if connector.status != "FREE":
@@ -888,10 +899,15 @@ class TomdaSimulator:
         session = self._session(args.text("clientOrderId"))
         if session.status != "BOOKED":
             raise ApiError("1405", f"order {session.order_no} is {session.status}, not BOOKED")
+        self._close_booking(session)
+        return None
+
+    def _close_booking(self, session: SimSession) -> None:
+        """A booking ends without charging (cancelled, or expired): no settlement, the connector is free.
+        The cloud tells the operator nothing but the connector's new state; the order reads CLOSED."""
         session.status, session.ended_at = "CLOSED", self._clock
         charger = self.chargers[session.serial]
         self._set_connector(charger, charger.connectors[session.connector_id], "FREE", None)
-        return None
 
     def _api_start(self, args: _Params):
         charger_type = args.text("chargerType")
@@ -951,7 +967,8 @@ class TomdaSimulator:
     def _api_sync(self, args: _Params):
         session = self._session(args.text("clientOrderId"))
         charger = self.chargers[session.serial]
-        started = session.started_at
+        # §4.5.5 requires chargeStartTime: a booking that never charged reports when it was booked.
+        started = session.started_at or session.booked_at
         park_end = session.ended_at or self._clock
         return {
             "clientOrderId": session.order_no,
@@ -1244,6 +1261,14 @@ class TomdaSimulator:
             self._queue_device_info(charger)
             if online:
                 self._queue_fee_query(charger)
+
+    def expire_booking(self, order_no: str) -> None:
+        """The booking of `order_no` runs out now, as `booking_timeout` makes bookings do."""
+        with self.lock:
+            session = self.sessions[order_no]
+            if session.status != "BOOKED":
+                raise ValueError(f"order {order_no} is {session.status}, not booked")
+            self._close_booking(session)
 
     def finish(self, order_no: str, close_type: str = "EBIKE_SOCLIMITREACHED") -> None:
         """The pile ends a running session by itself (battery full, plug pulled, ...)."""

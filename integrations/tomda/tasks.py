@@ -18,7 +18,8 @@ from .client import TomdaClient
 
 logger = logging.getLogger(__name__)
 
-LIVE = (OrderStatus.STARTING, OrderStatus.CHARGING)
+# Bookings too: Tomda closes an expired booking by itself and tells us nothing.
+LIVE = (OrderStatus.BOOKED, OrderStatus.STARTING, OrderStatus.CHARGING)
 ENDING = (OrderStatus.STOPPING, OrderStatus.FINISHED)
 
 
@@ -33,11 +34,11 @@ def _quiet(statuses, minutes: int, now) -> list[Order]:
     )
 
 
-def _refresh_all(orders: list[Order], now) -> int:
+def _refresh_all(orders: list[Order], now, *, close_if_ended: bool = False) -> int:
     refreshed = 0
     for order in orders:
         try:
-            order_refresh(order=order, now=now)
+            order_refresh(order=order, close_if_ended=close_if_ended, now=now)
             refreshed += 1
         except VendorNotConfigured:
             logger.warning("Tomda is not configured; %d quiet orders wait", len(orders))
@@ -48,15 +49,20 @@ def _refresh_all(orders: list[Order], now) -> int:
 
 
 def sessions_poll() -> int:
-    """Ask Tomda about starting and charging sessions that have gone quiet (no push for a while)."""
+    """Ask Tomda about booked, starting and charging sessions that have gone quiet (no push for a while).
+
+    The answers move them on (a booking Tomda closed is cancelled, an ended session finished); the
+    settlement push settles them.
+    """
     now = timezone.now()
     return _refresh_all(_quiet(LIVE, settings.TOMDA_POLL_AFTER_MINUTES, now), now)
 
 
 def sessions_stuck_check() -> int:
-    """Ask Tomda about sessions that should have ended long ago; an ended one is settled from the answer."""
+    """Ask Tomda about sessions whose settlement is long overdue; an ended one is closed from the answer,
+    for Tomda's settlement to complete should it come after all."""
     now = timezone.now()
-    return _refresh_all(_quiet(ENDING, settings.TOMDA_STUCK_AFTER_MINUTES, now), now)
+    return _refresh_all(_quiet(ENDING, settings.TOMDA_STUCK_AFTER_MINUTES, now), now, close_if_ended=True)
 
 
 def token_refresh() -> bool:

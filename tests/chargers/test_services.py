@@ -70,3 +70,34 @@ def test_an_older_device_report_does_not_undo_a_newer_one():
     stored = Charger.objects.get(pk=charger.pk)
     assert (stored.online, stored.last_seen_at) == (False, AT)
     assert stored.connectors.get().status == ConnectorStatus.OFFLINE
+
+
+@pytest.mark.parametrize("fault_of", ["connector", "charger"])
+def test_a_happening_fault_outlasts_a_description_that_says_otherwise_from_any_source(fault_of):
+    from tests.chargers.factories import ChargerEventFactory
+
+    connector = ConnectorFactory(number=1, status=ConnectorStatus.FAULT, status_changed_at=None)
+    ChargerEventFactory(charger=connector.charger, connector=connector if fault_of == "connector" else None,
+                        code="TOMDA_EBIKE_FAULT_ES", state="happening", is_fault=True)
+
+    # A sync from the vendor (no time of its own) and a pushed report both say the connector is free
+    charger_device_update(charger=connector.charger, info=info(), at=None)
+    charger_device_update(charger=connector.charger, info=info(), at=dt.datetime(2026, 11, 21, 3, tzinfo=dt.UTC))
+
+    connector.refresh_from_db()
+    assert (connector.status, connector.vendor_status) == (ConnectorStatus.FAULT, "FREE")
+
+
+def test_an_event_that_is_no_fault_leaves_the_description_alone():
+    from tests.chargers.factories import ChargerEventFactory
+
+    connector = ConnectorFactory(number=1, status=ConnectorStatus.FAULT, status_changed_at=None)
+    ChargerEventFactory(charger=connector.charger, connector=connector, code="TOMDA_NOTICE", state="happening",
+                        is_fault=False)
+    ChargerEventFactory(charger=connector.charger, connector=connector, code="TOMDA_EBIKE_FAULT_ES",
+                        state="recovered", is_fault=True)
+
+    charger_device_update(charger=connector.charger, info=info(), at=None)
+
+    connector.refresh_from_db()
+    assert connector.status == ConnectorStatus.FREE

@@ -110,6 +110,87 @@ def test_a_charger_already_imported_cannot_be_posted_again(operator_client, tomd
     assert "/api/sys/charger/info" not in vendor_paths(tomda)
 
 
+# --- chargers awaiting a station (reported by their vendor before an operator placed them) ---------------
+
+
+def awaiting(serial="1012300002", **fields):
+    charger = ChargerFactory(station=None, vendor=Vendor.TOMDA, serial=serial, kind=VehicleKind.EBIKE,
+                             device_type_code="TOMDA_EB10_T1", **fields)
+    for number in (1, 2):
+        ConnectorFactory(charger=charger, number=number)
+    return charger
+
+
+def test_the_charger_list_counts_and_filters_the_chargers_awaiting_a_station(operator_client):
+    waiting = awaiting()
+    placed = ChargerFactory(vendor=Vendor.TOMDA, serial="1012300001")
+
+    response = operator_client.get(CHARGERS)
+
+    content = response.content.decode()
+    assert response.context["awaiting_count"] == 1
+    assert 'id="awaiting-chargers"' in content and "1 charger reported by its vendor awaits a station" in content
+    assert "Awaiting a station" in content
+    filtered = operator_client.get(CHARGERS, {"placement": "awaiting"})
+    assert list(filtered.context["cl"].result_list) == [waiting]
+    assert list(operator_client.get(CHARGERS, {"placement": "placed"}).context["cl"].result_list) == [placed]
+
+
+def test_without_chargers_awaiting_a_station_the_list_says_nothing_of_them(operator_client):
+    ChargerFactory(vendor=Vendor.TOMDA, serial="1012300001")
+
+    response = operator_client.get(CHARGERS)
+
+    assert 'id="awaiting-chargers"' not in response.content.decode()
+
+
+def test_the_lists_of_connectors_and_events_show_a_charger_awaiting_a_station(operator_client):
+    from tests.chargers.factories import ChargerEventFactory
+
+    charger = awaiting()
+    ChargerEventFactory(charger=charger, connector=charger.connectors.get(number=1))
+
+    for url in (reverse("admin:chargers_connector_changelist"), reverse("admin:chargers_chargerevent_changelist")):
+        response = operator_client.get(url)
+        assert response.status_code == 200
+        assert "Awaiting a station" in response.content.decode()
+
+
+def test_the_import_page_offers_a_charger_awaiting_a_station_and_assigns_it_keeping_its_history(
+    operator_client, tomda
+):
+    from tests.chargers.factories import ChargerEventFactory
+
+    charger = awaiting()
+    ChargerEventFactory(charger=charger, connector=charger.connectors.get(number=2))
+    station = StationFactory(kind=VehicleKind.EBIKE, tariff_template=None)
+
+    listing = operator_client.get(IMPORT)
+    assert 'value="1012300002"' in listing.content.decode()
+    assert "awaiting a station" in listing.content.decode()
+    response = operator_client.post(f"{IMPORT}?vendor=tomda", {"serials": ["1012300002"], "station": station.pk})
+
+    assert response.status_code == 302
+    charger.refresh_from_db()
+    assert charger.station == station
+    assert charger.events.get().connector.number == 2
+    assert Charger.objects.filter(serial="1012300002").count() == 1
+    assert shown_messages(response) == [f"1 charger imported into {station}."]
+
+
+def test_a_charger_awaiting_a_station_is_not_assigned_to_a_station_of_another_kind(operator_client, tomda):
+    charger = awaiting()
+    ev_station = StationFactory(kind=VehicleKind.EV)
+
+    response = operator_client.post(f"{IMPORT}?vendor=tomda", {"serials": ["1012300002"], "station": ev_station.pk})
+
+    assert response.status_code == 200
+    charger.refresh_from_db()
+    assert charger.station is None
+    (message,) = shown_messages(response)
+    assert "1012300002" in message
+
+
 def test_the_vendors_refusal_to_list_is_shown_on_the_page(operator_client, tomda):
     tomda.fail_next("/api/sys/charger/list", "1505")
 

@@ -306,6 +306,38 @@ def test_two_workers_apply_two_thousand_mixed_pushes_each_exactly_once(client, t
     )
 
 
+def test_two_workers_meeting_the_first_reports_of_new_chargers_create_each_charger_once(client, tmp_path):
+    # Given 40 reports each of 5 chargers we do not have, a minute apart, stored in a random order
+    serials = [f"10125{n:05d}" for n in range(5)]
+    bodies = [
+        _body("DEVICE_INFO", {"deviceType": "CHARGER", "deviceInfo": {
+            "serialNum": serial, "lost": 0, "chargerStatus": "FREE", "chargerDeviceType": "TOMDA_EB10_T1",
+            "connectorInfo": [{"connectorId": c, "connectorStatus": "FREE"} for c in range(1, 11)],
+        }}, time=local(SESSION_START + dt.timedelta(minutes=minute)))
+        for serial in serials for minute in range(40)
+    ]
+    random.Random(5).shuffle(bodies)
+    for body in bodies:
+        post(client, body)
+
+    # When two workers start at the same instant, in small batches so that both meet every charger
+    with outside_connection() as outside, workers(tmp_path, 2, "--idle-exit", "--batch-size", "10") as pair:
+        outside.execute("LOCK TABLE integrations_inboundmessage IN EXCLUSIVE MODE")
+        waiting_on_lock(count=2)
+        outside.commit()
+        codes = [worker.wait(timeout=120) for worker in pair]
+        assert codes == [0, 0], [worker.log() for worker in pair]
+
+    # Then each charger exists once, awaiting a station, with its ten connectors once, and every report applied
+    assert sorted(Charger.objects.filter(station__isnull=True).values_list("serial", flat=True)) == serials
+    assert Connector.objects.count() == 5 * 10
+    assert set(InboundMessage.objects.values_list("status", flat=True)) == {InboundStatus.PROCESSED}, list(
+        InboundMessage.objects.exclude(status=InboundStatus.PROCESSED).values_list("error", flat=True)[:3]
+    )
+    last = SESSION_START + dt.timedelta(minutes=39)
+    assert set(Charger.objects.values_list("last_seen_at", flat=True)) == {last}
+
+
 # --- a worker dies mid-batch --------------------------------------------------------------------------------
 
 

@@ -115,6 +115,53 @@ def test_a_second_settlement_changes_nothing_and_signals_nothing(session):
     assert seen == [session.pk]
 
 
+def closing(source_energy_wh=5000, *, code="A", total=525):
+    return Settlement(started_at=START, ended_at=START + dt.timedelta(hours=1), energy_wh=source_energy_wh,
+                      charge_seconds=3600, vendor_total_fen=total, close_reason="full", vendor_close_code=code,
+                      close_reason_text="")
+
+
+def test_the_vendors_settlement_completes_an_order_closed_from_a_progress_answer_and_both_are_kept(session):
+    from orders.models import SettlementSource
+
+    seen = []
+    order_settled.connect(lambda sender, order, **kw: seen.append(order.pk), weak=False, dispatch_uid="t-settled")
+    try:
+        order_settle(order=session, settlement=closing(4000, code="", total=None), source=SettlementSource.PROGRESS)
+        order_settle(order=session, settlement=closing(5000, code="EBIKE_REMOTE", total=530))
+        order_settle(order=session, settlement=closing(9000, code="EBIKE_REMOTE", total=999))  # once only
+    finally:
+        order_settled.disconnect(dispatch_uid="t-settled")
+
+    order = fresh(session)
+    assert (order.settled_from, order.energy_wh, order.vendor_total_fen, order.vendor_close_code) == (
+        SettlementSource.VENDOR, 5000, 530, "EBIKE_REMOTE"
+    )
+    assert order.total_fee_fen == 525  # our price of the vendor's 5 kWh
+    assert list(order.settlements.values_list("source", "energy_wh")) == [
+        (SettlementSource.PROGRESS, 4000), (SettlementSource.VENDOR, 5000)
+    ]
+    assert seen == [session.pk, session.pk]
+
+
+def test_a_progress_answer_never_overrides_the_vendors_settlement(session):
+    from orders.models import SettlementSource
+
+    order_settle(order=session, settlement=closing(5000, code="EBIKE_REMOTE"))
+
+    order_settle(order=session, settlement=closing(4000, code=""), source=SettlementSource.PROGRESS)
+
+    order = fresh(session)
+    assert (order.settled_from, order.energy_wh, order.settlements.count()) == (SettlementSource.VENDOR, 5000, 1)
+
+
+def test_a_session_without_an_authorised_amount_has_no_limit_to_tell(session):
+    Order.objects.filter(pk=session.pk).update(authorized_amount_fen=None)
+    order_progress_record(order=session, progress=reading(600, 70_000))
+
+    assert order_balance_remaining(order=fresh(session)) is None
+
+
 def test_the_balance_left_is_the_authorised_amount_less_our_price(session):
     order_progress_record(order=session, progress=reading(60, 5000))  # 5 kWh at 1.05 yuan
 

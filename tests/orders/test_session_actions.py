@@ -122,11 +122,28 @@ def test_a_parameter_the_strategy_cannot_take_is_a_form_error(strategy, typed):
     assert form.errors["parameter"]
 
 
-def test_no_authorised_amount_means_zero_fen():
+def test_no_authorised_amount_means_no_limit():
     form = SessionStartForm({"strategy": ChargeStrategy.FULL})
 
     assert form.is_valid()
-    assert form.cleaned_data["authorized_amount_fen"] == 0
+    assert form.cleaned_data["authorized_amount_fen"] is None
+
+
+@pytest.mark.parametrize("typed", ["0", "0.00", "-1"])
+def test_an_authorised_amount_of_nothing_is_a_form_error_not_no_limit(typed):
+    form = SessionStartForm({"strategy": ChargeStrategy.FULL, "authorized_amount": typed})
+
+    assert not form.is_valid()
+    assert form.errors["authorized_amount"]
+
+
+def test_the_form_offers_only_the_strategies_it_is_given_and_refuses_the_rest():
+    form = SessionStartForm({"strategy": ChargeStrategy.AMOUNT, "parameter": "5"},
+                            strategies=(ChargeStrategy.TIME, ChargeStrategy.FULL))
+
+    assert [value for value, _label in form.fields["strategy"].choices] == [ChargeStrategy.FULL, ChargeStrategy.TIME]
+    assert not form.is_valid()
+    assert form.errors["strategy"]
 
 
 # --- start and reserve on a connector -------------------------------------------------------------------
@@ -176,10 +193,10 @@ def test_the_vendors_refusal_shows_its_message_and_code_and_the_order_failed_to_
 
 
 def test_a_value_the_form_refuses_sends_nothing(operator_client, tomda, ev_connector):
-    response = operator_client.post(start_url(ev_connector), start_post(ChargeStrategy.AMOUNT, "12.345"))
+    response = operator_client.post(start_url(ev_connector), start_post(authorized_amount="12.345"))
 
     assert response.status_code == 200
-    assert response.context["start_form"].errors["parameter"] == ["Use at most 2 decimal places."]
+    assert response.context["start_form"].errors["authorized_amount"] == ["Use at most 2 decimal places."]
     assert not Order.objects.exists()
     assert tomda.calls == []
 
@@ -191,6 +208,43 @@ def test_an_offline_charger_is_refused_before_the_vendor_is_asked(operator_clien
     response = operator_client.post(start_url(ev_connector), start_post())
 
     assert shown_messages(response) == [f"Charger {ev_connector.charger} is offline."]
+    assert not Order.objects.exists()
+    assert tomda.calls == []
+
+
+def test_a_charger_awaiting_a_station_takes_no_session_and_the_page_says_to_assign_it(
+    operator_client, tomda, ev_connector
+):
+    ev_connector.charger.station = None
+    ev_connector.charger.save()
+
+    page = operator_client.get(start_url(ev_connector))
+    response = operator_client.post(start_url(ev_connector), start_post())
+
+    assert "awaiting a station" in page.content.decode()
+    (message,) = shown_messages(response)
+    assert "awaits a station" in message and "Import chargers from the vendor" in message
+    assert not Order.objects.exists()
+    assert tomda.calls == []
+
+
+def test_the_start_form_offers_what_tomda_takes_for_the_kind_of_charger(operator_client, tomda, ev_connector,
+                                                                         ebike_connector):
+    def offered(connector):
+        form = operator_client.get(start_url(connector)).context["start_form"]
+        return [value for value, _label in form.fields["strategy"].choices]
+
+    assert offered(ev_connector) == [ChargeStrategy.FULL]
+    assert offered(ebike_connector) == [ChargeStrategy.FULL, ChargeStrategy.TIME]
+
+
+@pytest.mark.parametrize("amount", [0, -1])
+def test_the_service_refuses_an_authorised_amount_of_nothing_before_the_vendor_is_asked(tomda, ev_connector, amount):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="more than zero"):
+        order_start(connector=ev_connector, authorized_amount_fen=amount)
+
     assert not Order.objects.exists()
     assert tomda.calls == []
 
@@ -242,7 +296,9 @@ def test_asking_for_progress_brings_the_vendors_figures(operator_client, tomda, 
     assert shown_messages(response) == ["1 order brought up to date from its vendor."]
 
 
-def test_asking_about_a_session_the_vendor_ended_settles_it(operator_client, tomda, ev_connector):
+def test_asking_about_a_session_the_vendor_ended_finishes_it_and_leaves_settling_to_the_vendor(
+    operator_client, tomda, ev_connector
+):
     order = order_start(connector=ev_connector)
     tomda.advance(600)
     act(operator_client, "stop_charging", order)
@@ -250,8 +306,8 @@ def test_asking_about_a_session_the_vendor_ended_settles_it(operator_client, tom
     act(operator_client, "refresh_from_vendor", order)
 
     order.refresh_from_db()
-    assert order.status == OrderStatus.SETTLED
-    assert order.energy_wh == 1166
+    assert (order.status, order.energy_wh) == (OrderStatus.FINISHED, 1166)
+    assert not order.settlements.exists()
 
 
 def test_cancelling_a_reservation_releases_the_connector_at_the_vendor(operator_client, tomda, ev_connector):

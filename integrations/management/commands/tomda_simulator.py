@@ -1,6 +1,7 @@
 """`manage.py tomda_simulator`: a Tomda cloud on loopback for the demo and for trying the integration by hand."""
 
 import logging
+import signal
 import time
 
 from django.conf import settings
@@ -18,6 +19,9 @@ DEMO_FLEET = (
     ("1012310001", "ebike", 10, 250, "TOMDA_EB10_T1"),
     ("1012300101", "ev", 2, 7000, "TOMDA_EV14K_T6"),
 )
+# A charger just installed on site: Tomda knows it, the back office does not until its first report, and
+# then lists it as awaiting a station for an operator to assign.
+NEWLY_INSTALLED = ("1012310002", "ebike", 10, 250, "TOMDA_EB10_T5")
 # What one e-bike draws; a pile's rated power is what all its sockets may draw together.
 EBIKE_SESSION_POWER_W = 250
 
@@ -30,7 +34,7 @@ def demo_fleet() -> list[simulator.SimCharger]:
 
 
 def database_fleet() -> list[simulator.SimCharger]:
-    """Every Tomda charger we know, as the cloud would know it."""
+    """Every Tomda charger we know, as the cloud would know it, and one just installed that we do not."""
     from chargers.models import Charger, Vendor
 
     fleet = []
@@ -48,13 +52,17 @@ def database_fleet() -> list[simulator.SimCharger]:
                 device_type=charger.device_type_code or None,
             )
         )
+    if fleet and all(charger.serial != NEWLY_INSTALLED[0] for charger in fleet):
+        serial, kind, count, power, device_type = NEWLY_INSTALLED
+        fleet.append(simulator.SimCharger(serial=serial, kind=kind, connectors=count, power_w=power,
+                                          device_type=device_type))
     return fleet
 
 
 class Command(BaseCommand):
     help = (
         "Run a simulated Tomda cloud on loopback: it answers the Tomda API and pushes live data "
-        "(device info, work data, orders, events) to our push receiver. Runs until Ctrl-C."
+        "(device info, work data, orders, events) to our push receiver. Runs until Ctrl-C or SIGTERM."
     )
 
     def add_arguments(self, parser):
@@ -87,7 +95,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--fleet", choices=("db", "demo"), default="db",
-            help="db: every Tomda charger in the database (default); demo: a small built-in fleet.",
+            help="db: every Tomda charger in the database and one just installed (default); demo: a small "
+            "built-in fleet.",
         )
 
     def handle(self, *args, **options):
@@ -108,6 +117,8 @@ class Command(BaseCommand):
             sim.start()
         except OSError as exc:
             raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from exc
+        # SIGTERM (how the demo's supervisor stops it) stops the simulator as Ctrl-C does.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         self.stdout.write(self.style.SUCCESS(
             f"Tomda simulator listening on {sim.base_url} with {len(fleet)} chargers "
             f"(apiId {api_id}); pushing to {options['push_url'] or 'nowhere'} as {options['push_encoding']}. "

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 
 EV = "1012300001"
 EBIKE = "1012300002"
+EV_TWIN = "1012300003"
 
 EBIKE_FEE = {
     "clientElecFeeModelId": "T-EB-1",
@@ -211,10 +212,11 @@ def test_reserve_without_a_connector_leaves_it_out(sim, client):
 
 
 def test_reserve_with_a_connector_and_cancel(sim, client):
-    client.reserve(serial=EV, connector_id=1, order_no="R-2")
+    sim.chargers[EV_TWIN] = SimCharger(serial=EV_TWIN, kind="ev", connectors=2, device_type="TOMDA_EV14K_T6")
+    client.reserve(serial=EV_TWIN, connector_id=2, order_no="R-2")
     client.reservation_cancel(order_no="R-2")
 
-    assert calls_to(sim, c.RESERVE_PATH)[0]["connectorId"] == "1"
+    assert calls_to(sim, c.RESERVE_PATH)[0]["connectorId"] == "2"
     token = VendorToken.objects.get().token
     assert calls_to(sim, c.RESERVATION_CANCEL_PATH) == [{"clientOrderId": "R-2", "token": token}]
     assert sim.sessions["R-2"].status == "CLOSED"

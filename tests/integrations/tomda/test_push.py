@@ -306,6 +306,108 @@ def test_an_older_device_info_does_not_undo_a_newer_one(push, ebike_charger):
     assert not Charger.objects.get(pk=ebike_charger.pk).online
 
 
+def test_a_connector_described_without_a_status_takes_the_chargers(push, ebike_charger):
+    info = device_info(status="MAINTAIN")
+    for item in info["deviceInfo"]["connectorInfo"]:
+        del item["connectorStatus"]
+
+    ok(push("DEVICE_INFO", info))
+
+    assert set(ebike_charger.connectors.values_list("status", "vendor_status")) == {
+        (ConnectorStatus.MAINTENANCE, "MAINTAIN")
+    }
+
+
+def test_a_fault_an_event_set_outlasts_the_next_device_info_until_it_recovers(push, ebike_charger):
+    ok(push("EVENT_DATA", event("TOMDA_EBIKE_FAULT_ES", "HAPPENING", 1)))
+    ok(push("EVENT_DATA", event("TOMDA_EBIKE_FAULT_TILT", "HAPPENING", 2, connector_id=None, source="CHARGER")))
+    later = local(SESSION_START + dt.timedelta(minutes=5))
+
+    # The charger reports its connectors free while both faults still happen
+    ok(push("DEVICE_INFO", device_info(), time=later))
+
+    assert set(ebike_charger.connectors.values_list("status", flat=True)) == {ConnectorStatus.FAULT}
+    assert ebike_charger.connectors.get(number=2).vendor_status == "CHARGING"  # what the vendor said is kept
+    # The charger-wide fault recovers: the connector with its own fault stays faulty, the others follow Tomda
+    ok(push("EVENT_DATA", event("TOMDA_EBIKE_FAULT_TILT", "RECOVERED", 6, connector_id=None, source="CHARGER")))
+    assert list(ebike_charger.connectors.order_by("number").values_list("status", flat=True)) == [
+        ConnectorStatus.FAULT, ConnectorStatus.CHARGING, ConnectorStatus.FREE
+    ]
+
+
+# --- chargers we did not have ---
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_a_device_info_of_a_charger_we_lack_keeps_it_awaiting_a_station(push, db, encoding):
+    body = ok(push("DEVICE_INFO", device_info(connectors=(("1", "FREE"), ("2", "CHARGING"))), encoding=encoding))
+
+    charger = Charger.objects.get(serial="1012300002")
+    assert body["errorDesc"] == ""
+    assert charger.station is None
+    assert (charger.kind, charger.device_type_code, charger.firmware_version, charger.online) == (
+        "ebike", "TOMDA_EB10_T1", "F3.4.1", True
+    )
+    assert list(charger.connectors.order_by("number").values_list("number", "status")) == [
+        (1, ConnectorStatus.FREE), (2, ConnectorStatus.CHARGING)
+    ]
+    assert InboundMessage.objects.get().status == InboundStatus.PROCESSED
+
+
+def test_news_of_a_charger_awaiting_a_station_is_applied_and_its_questions_say_to_assign_it(push, db):
+    ok(push("DEVICE_INFO", device_info()))
+    ok(push("DEVICE_INFO", device_info(status="CHARGING", connectors=(("1", "CHARGING"),)),
+            time="2026-11-21 10:03:00"))
+    ok(push("EVENT_DATA", event("TOMDA_EBIKE_FAULT_ES", "HAPPENING", 1, connector_id=3)))
+
+    charger = Charger.objects.get(serial="1012300002")
+    assert list(charger.connectors.order_by("number").values_list("status", flat=True)) == [
+        ConnectorStatus.CHARGING, ConnectorStatus.CHARGING, ConnectorStatus.FAULT
+    ]
+    assert charger.events.get().connector.number == 3
+    body = refused(push("QUERY_CHARGER_ELEC_FEE", {"serialNum": "1012300002"}), "1400")
+    assert "尚未分配电站" in body["errorDesc"]  # Tomda is answered in Chinese
+
+
+def test_an_event_right_after_a_new_chargers_first_report_is_taken_and_applied_after_it(client, db):
+    from django.urls import reverse
+
+    from integrations.inbox import inbox_drain
+
+    def post(kind, content):
+        body = json.dumps({"type": kind, "time": "2026-11-21 10:00:00", "content": content}, ensure_ascii=False)
+        return client.post(reverse("tomda_push"), body, content_type="application/json")
+
+    # The charger boots: it describes itself, and a fault follows before the worker has applied anything
+    ok(post("DEVICE_INFO", device_info()))
+    ok(post("EVENT_DATA", event("TOMDA_EBIKE_FAULT_ES", "HAPPENING", 1, connector_id=2)))
+    inbox_drain()
+
+    charger = Charger.objects.get(serial="1012300002")
+    assert charger.connectors.get(number=2).status == ConnectorStatus.FAULT
+    assert set(InboundMessage.objects.values_list("status", flat=True)) == {InboundStatus.PROCESSED}
+
+
+def test_a_charger_of_a_device_type_we_do_not_know_takes_its_kind_from_the_station_it_is_assigned_to(push, db):
+    from chargers.services import charger_import
+    from chargers.vendor import ChargerInfo
+    from tests.stations.factories import StationFactory
+
+    info = device_info()
+    info["deviceInfo"]["chargerDeviceType"] = "TOMDA_NEW_T9"
+    ok(push("DEVICE_INFO", info))
+    charger = Charger.objects.get(serial="1012300002")
+    assert charger.kind == ""
+    station = StationFactory(kind="ebike", tariff_template=None)
+
+    charger_import(station=station, vendor="tomda", info=ChargerInfo(serial="1012300002", online=True,
+                                                                    vendor_status="FREE", status="free"),
+                   kind=station.kind, current_type="ac", rated_power_w=0)
+
+    charger.refresh_from_db()
+    assert (charger.station, charger.kind, charger.connectors.count()) == (station, "ebike", 3)
+
+
 # --- questions ---
 
 
@@ -318,6 +420,25 @@ def test_balance_question_is_answered_with_what_is_left_of_the_authorised_amount
 
     # 50.00 yuan authorised, 10 kWh at 1.05 yuan/kWh spent.
     assert body["data"] == {"balance": 5000 - 1050}
+
+
+def test_a_session_with_no_authorised_amount_is_answered_a_balance_it_never_reaches(push, charging_order, settings):
+    Order.objects.filter(pk=charging_order.pk).update(authorized_amount_fen=None)
+    ok(push("WORK_DATA", {"serialNum": "1012300001", "workDataInfo": [work_item(charging_order, minutes=600,
+                                                                                    energy_wh=70_000)]}))
+
+    body = ok(push("QUERY_ORDER_BALANCE_INFO", {"clientOrderId": charging_order.order_no}))
+
+    assert body["data"] == {"balance": settings.TOMDA_UNLIMITED_BALANCE_FEN} == {"balance": 9_999_999}
+
+
+def test_an_authorised_amount_that_is_spent_is_answered_zero(push, charging_order):
+    ok(push("WORK_DATA", {"serialNum": "1012300001", "workDataInfo": [work_item(charging_order, minutes=600,
+                                                                                    energy_wh=70_000)]}))
+
+    body = ok(push("QUERY_ORDER_BALANCE_INFO", {"clientOrderId": charging_order.order_no}))
+
+    assert body["data"] == {"balance": 0}  # 73.50 yuan priced against 50.00 authorised
 
 
 def test_the_same_balance_question_twice_is_answered_twice(push, charging_order):
@@ -404,9 +525,8 @@ def test_unreadable_fields_are_named(push, charging_order):
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_an_unknown_charger_is_refused_kept_and_listed(push, db, encoding):
-    body = refused(push("DEVICE_INFO", {**device_info(), "deviceInfo": {**device_info()["deviceInfo"],
-                                                                        "serialNum": "9999999999"}},
+def test_news_of_an_unknown_charger_is_refused_kept_and_listed(push, db, encoding):
+    body = refused(push("EVENT_DATA", {**event("TOMDA_EBIKE_FAULT_ES", "HAPPENING", 1), "serialNum": "9999999999"},
                         encoding=encoding), "2003")
 
     assert "9999999999" in body["errorDesc"]
@@ -417,16 +537,32 @@ def test_an_unknown_charger_is_refused_kept_and_listed(push, db, encoding):
     assert not Charger.objects.exists()
 
 
-def test_an_unknown_order_is_refused_and_nothing_of_the_push_is_applied(push, charging_order):
+def test_a_work_data_whose_every_reading_is_unknown_is_refused_whole(push, charging_order):
     stranger = work_item(charging_order, minutes=2, energy_wh=200)
     stranger["clientOrderId"] = "20261121000000999999"
-    known = work_item(charging_order, minutes=3, energy_wh=300)
 
-    body = refused(push("WORK_DATA", {"serialNum": "1012300001", "workDataInfo": [known, stranger]}), "2013")
+    body = refused(push("WORK_DATA", {"serialNum": "1012300001", "workDataInfo": [stranger]}), "2013")
 
     assert "20261121000000999999" in body["errorDesc"]
     assert not OrderSample.objects.exists()
     assert InboundMessage.objects.get().reject_reason == RejectReason.UNKNOWN_ORDER
+
+
+def test_an_unknown_reading_is_refused_by_itself_and_the_others_are_applied(push, charging_order):
+    stranger = work_item(charging_order, minutes=2, energy_wh=200)
+    stranger["clientOrderId"] = "20261121000000999999"
+    known = work_item(charging_order, minutes=3, energy_wh=300)
+
+    body = ok(push("WORK_DATA", {"serialNum": "1012300001", "workDataInfo": [known, stranger]}))
+
+    # Success, so Tomda sends the reading we took no second time; the refused one is named with its code.
+    [item] = body["data"]["refused"]
+    assert (item["index"], item["clientOrderId"], item["errorCode"]) == (1, "20261121000000999999", "2013")
+    assert "20261121000000999999" in item["errorDesc"]
+    assert Order.objects.get(pk=charging_order.pk).energy_wh == 300
+    assert list(OrderSample.objects.values_list("energy_wh", flat=True)) == [300]
+    message = InboundMessage.objects.get()
+    assert (message.status, message.reply) == (InboundStatus.PROCESSED, body)
 
 
 def test_an_order_of_another_charger_is_not_moved_by_this_chargers_push(push, charging_order, ebike_charger):
@@ -442,14 +578,14 @@ def test_a_rejected_push_is_accepted_on_replay_once_its_charger_exists(push, ebi
 
     ebike_charger.serial = "1012300099"
     ebike_charger.save()
-    refused(push("DEVICE_INFO", device_info()), "2003")
+    refused(push("EVENT_DATA", event("TOMDA_EBIKE_FAULT_ES", "HAPPENING", 1)), "2003")
     ebike_charger.serial = "1012300002"
     ebike_charger.save()
 
     message = inbound_replay(message=InboundMessage.objects.get()).message
 
     assert message.status == InboundStatus.PROCESSED
-    assert Charger.objects.get(pk=ebike_charger.pk).connectors.count() == 3
+    assert ebike_charger.connectors.get(number=1).status == ConnectorStatus.FAULT
 
 
 # --- verification ---

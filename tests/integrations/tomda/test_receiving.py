@@ -254,12 +254,13 @@ def test_one_bad_push_never_holds_back_the_rest_of_its_batch(client, charging_or
                                "workDataInfo": [work_item(doomed, minutes=1, energy_wh=10, connector_id=1)]})
     post(client, "WORK_DATA", work_data(charging_order, minutes=2, energy_wh=200))
     OrderSample.objects.filter(order=doomed).delete()
-    Order.objects.filter(pk=doomed.pk).delete()  # gone between receipt and the worker
+    Order.objects.filter(pk=doomed.pk).delete()
+    ebike_charger.delete()  # gone between receipt and the worker
 
     result = inbox_work()
 
     assert (result.outcomes[InboundStatus.PROCESSED], result.outcomes[InboundStatus.REJECTED]) == (2, 1)
-    assert InboundMessage.objects.get(status=InboundStatus.REJECTED).reject_reason == RejectReason.UNKNOWN_ORDER
+    assert InboundMessage.objects.get(status=InboundStatus.REJECTED).reject_reason == RejectReason.UNKNOWN_CHARGER
     assert Order.objects.get(pk=charging_order.pk).energy_wh == 200
 
 

@@ -716,8 +716,23 @@ def test_the_command_simulates_every_tomda_charger_in_the_database():
 
     fleet = {charger.serial: charger for charger in database_fleet()}
 
-    assert set(fleet) == {"1012300003", "1012310001"}
+    # ... and one charger just installed, which the back office learns of from its first report
+    assert set(fleet) == {"1012300003", "1012310001", "1012310002"}
+    assert (fleet["1012310002"].kind, len(fleet["1012310002"].connectors)) == ("ebike", 10)
     assert (len(fleet["1012300003"].connectors), fleet["1012300003"].power_w) == (2, 7000)
     assert fleet["1012300003"].device_type == "TOMDA_EV14K_T6"
     assert (len(fleet["1012310001"].connectors), fleet["1012310001"].power_w) == (10, 250)
     assert fleet["1012310001"].kind == "ebike"
+
+
+@pytest.mark.django_db
+def test_the_just_installed_charger_is_simulated_once_when_the_back_office_has_it_already():
+    from integrations.management.commands.tomda_simulator import database_fleet
+    from tests.chargers.factories import ChargerFactory, ConnectorFactory
+
+    ChargerFactory(serial="1012300001")
+    waiting = ChargerFactory(serial="1012310002", station=None, kind="ebike", device_type_code="TOMDA_EB10_T5")
+    for number in range(1, 11):
+        ConnectorFactory(charger=waiting, number=number)
+
+    assert sorted(charger.serial for charger in database_fleet()) == ["1012300001", "1012310002"]

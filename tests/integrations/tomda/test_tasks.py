@@ -77,8 +77,22 @@ def test_a_stopping_session_whose_settlement_never_came_is_settled_from_the_vend
     order.refresh_from_db()
     vendor = sim.sessions[order.order_no]
     assert order.status == OrderStatus.SETTLED
-    assert (order.energy_wh, order.close_reason) == (vendor.energy_wh, CloseReason.OTHER)
+    assert (order.energy_wh, order.close_reason, order.settled_from) == (vendor.energy_wh, CloseReason.OTHER,
+                                                                         "progress")
     assert order.total_fee_fen > 0
+
+
+def test_a_quiet_session_the_vendor_ended_is_finished_by_the_poll_and_left_for_its_settlement(sim, connector):
+    order = order_start(connector=connector)
+    sim.advance(3600)
+    sim.finish(order.order_no)  # the pile stopped; neither its last reading nor its ORDER_DATA came yet
+    quiet_for(order, 6)
+
+    assert tasks.sessions_poll() == 1
+
+    order.refresh_from_db()
+    assert (order.status, order.energy_wh) == (OrderStatus.FINISHED, sim.sessions[order.order_no].energy_wh)
+    assert not order.settlements.exists()
 
 
 def test_a_start_tomda_never_heard_of_is_a_failed_start(sim, connector):
@@ -92,6 +106,37 @@ def test_a_start_tomda_never_heard_of_is_a_failed_start(sim, connector):
 
     order.refresh_from_db()
     assert (order.status, order.vendor_close_code) == (OrderStatus.START_FAILED, "2013")
+
+
+def test_a_booking_tomda_never_heard_of_is_cancelled_not_asked_about_forever(sim, connector):
+    from tests.orders.factories import OrderFactory
+
+    # The reservation's answer never came, and Tomda has no such booking
+    order = OrderFactory(connector=connector, status=OrderStatus.BOOKED, started_at=None, ended_at=None,
+                         partner=None, partner_order_no="")
+    quiet_for(order, 6)
+
+    tasks.sessions_poll()
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert tasks.sessions_poll() == 0
+
+
+def test_a_booking_tomda_closed_is_cancelled_even_when_tomda_gives_it_a_start_time(sim, connector):
+    from orders.services import order_reserve
+
+    order = order_reserve(connector=connector)
+    sim.advance(900)
+    sim.expire_booking(order.order_no)
+    quiet_for(order, 6)
+
+    tasks.sessions_poll()
+
+    order.refresh_from_db()
+    assert (order.status, order.energy_wh, order.started_at) == (OrderStatus.CANCELLED, 0, None)
+    [params] = [params for _method, path, params in sim.calls if path == "/api/sys/charger/sync"]
+    assert sim.handle_api("POST", "/api/sys/charger/sync", params)["data"]["chargeStartTime"]
 
 
 def test_the_token_is_renewed_ahead_of_its_expiry(sim):
