@@ -130,11 +130,12 @@ def _check_kind(*, station: Station, serial: str, kind: str) -> None:
         )
 
 
-def charger_discover(*, vendor: str, info: ChargerInfo, at: datetime | None) -> Charger:
-    """A charger its vendor told us about that we did not have: kept, with its connectors, awaiting a station.
+def charger_device_report(*, vendor: str, info: ChargerInfo, at: datetime | None) -> Charger:
+    """A vendor's report of one of its chargers, by serial: applied to ours (`charger_device_update`), and a
+    charger we did not have is created with its connectors, awaiting a station.
 
-    What the vendor's device type says (kind, current, rated power) is taken; an operator assigns the
-    station (`charger_import`). Until then the charger's news is applied, but nothing is sold on it.
+    A new charger takes what the vendor's device type says (kind, current, rated power); an operator
+    assigns the station (`charger_import`). Until then its news is applied, but nothing is sold on it.
     """
     charger, _created = Charger.objects.get_or_create(
         vendor=vendor,

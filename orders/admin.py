@@ -83,15 +83,8 @@ class OrderSampleInline(SampleDisplayMixin, ReadOnlyAdminMixin, admin.TabularInl
         return queryset.filter(pk__in=[ids[i * (total - 1) // (shown - 1)] for i in range(shown)])
 
 
-class OrderSettlementInline(ReadOnlyAdminMixin, admin.TabularInline):
-    """Every closing word the order got, so that a close from a progress answer and the vendor's settlement
-    that completed it are both there to compare."""
-
-    model = OrderSettlement
-    fields = ("recorded_at", "source", "started_at", "ended_at", "energy", "charge_time", "vendor_total",
-              "close_reason", "vendor_close_code", "close_reason_text")
-    readonly_fields = fields
-    extra = 0
+class SessionFiguresMixin:
+    """A session's energy and charging time in display units, for the order and each of its settlements."""
 
     @admin.display(description=_("energy (kWh)"))
     def energy(self, obj):
@@ -100,6 +93,17 @@ class OrderSettlementInline(ReadOnlyAdminMixin, admin.TabularInline):
     @admin.display(description=_("charging time"))
     def charge_time(self, obj):
         return format_duration(obj.charge_seconds)
+
+
+class OrderSettlementInline(SessionFiguresMixin, ReadOnlyAdminMixin, admin.TabularInline):
+    """Every closing word the order got, so that a close from a progress answer and the vendor's settlement
+    that completed it are both there to compare."""
+
+    model = OrderSettlement
+    fields = ("recorded_at", "source", "started_at", "ended_at", "energy", "charge_time", "vendor_total",
+              "close_reason", "vendor_close_code", "close_reason_text")
+    readonly_fields = fields
+    extra = 0
 
     @admin.display(description=_("vendor's total (yuan)"))
     def vendor_total(self, obj):
@@ -167,7 +171,7 @@ SESSION_OPERATIONS = {
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = (
         "order_no",
         "status",
@@ -409,10 +413,6 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
         url = f"{reverse('admin:orders_ordersample_changelist')}?{urlencode({'q': obj.order_no})}"
         return format_html('<a href="{}">{}</a>', url, text)
 
-    @admin.display(description=_("energy (kWh)"))
-    def energy(self, obj):
-        return format_wh(obj.energy_wh)
-
     @admin.display(description=_("total (yuan)"))
     def total(self, obj):
         return format_fen(obj.total_fee_fen)
@@ -430,10 +430,6 @@ class OrderAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
         if obj.authorized_amount_fen is None:
             return gettext("No limit")
         return format_fen(obj.authorized_amount_fen)
-
-    @admin.display(description=_("charging time"))
-    def charge_time(self, obj):
-        return format_duration(obj.charge_seconds)
 
     @admin.display(description=_("parking time"))
     def park_time(self, obj):

@@ -12,8 +12,7 @@ from django.utils.translation import gettext as _
 
 from chargers.models import Charger, ChargerTariffPush, Connector, ConnectorStatus, TariffPushResult, Vendor
 from chargers.services import (
-    charger_device_update,
-    charger_discover,
+    charger_device_report,
     charger_event_record,
     charger_open_faults,
     connector_faulty,
@@ -226,13 +225,7 @@ def _order_end_apply(push: OrderEnd) -> None:
 
 
 def _device_report_apply(push: DeviceReport, *, received_at: datetime) -> None:
-    """A charger's description; one we did not have is kept awaiting a station."""
-    at = push.at or received_at
-    charger = Charger.objects.filter(vendor=Vendor.TOMDA, serial=push.info.serial).first()
-    if charger is None:
-        charger_discover(vendor=Vendor.TOMDA, info=push.info, at=at)
-    else:
-        charger_device_update(charger=charger, info=push.info, at=at)
+    charger_device_report(vendor=Vendor.TOMDA, info=push.info, at=push.at or received_at)
 
 
 def _fee_result_apply(push: FeeResult, *, received_at: datetime) -> None:
