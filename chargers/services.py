@@ -54,6 +54,19 @@ def connector_status_apply(*, connector: Connector, status: str, vendor_status: 
     return True
 
 
+# A reading says what a session is doing; it cannot say that a fault is over or that a charger is back
+# online: those are for the charger's events and its device reports to say.
+STATUSES_A_READING_KEEPS = (ConnectorStatus.FAULT, ConnectorStatus.OFFLINE)
+
+
+def connector_reading_status_apply(*, connector: Connector, status: str | None, at: datetime) -> bool:
+    """The status a session's reading implies (None: it implies none), on the object in memory, as
+    `connector_status_apply`; a faulty or offline connector keeps its status. Returns whether it changed."""
+    if status is None or connector.status in STATUSES_A_READING_KEEPS:
+        return False
+    return connector_status_apply(connector=connector, status=status, vendor_status=connector.vendor_status, at=at)
+
+
 def connectors_save_status(*, connectors) -> None:
     """Save the status of connectors changed by `connector_status_apply`, in one statement."""
     Connector.objects.bulk_update(list(connectors), CONNECTOR_STATUS_FIELDS)
@@ -229,6 +242,49 @@ def charger_open_faults(*, charger: Charger) -> dict[int | None, set[str]]:
 def connector_faulty(connector: Connector, open_faults: dict[int | None, set[str]]) -> bool:
     """Whether a fault of the connector's own, or of its whole charger, is happening."""
     return bool(open_faults.get(connector.pk) or open_faults.get(None))
+
+
+def connector_faults_apply(*, charger: Charger, connector: Connector | None, at: datetime, recovered_status) -> None:
+    """After events of `charger` (at `connector`, or the whole charger for None) were recorded: a happening
+    fault makes the connector (every connector, for a charger-wide event) faulty; when none is left, the
+    connector takes back the status its vendor last reported, as `recovered_status(vendor_status)` reads it
+    (the vendor's mapping of its own status)."""
+    open_faults = charger_open_faults(charger=charger)
+    targets = [connector] if connector is not None else list(charger.connectors.all())
+    for target in targets:
+        if connector_faulty(target, open_faults):
+            connector_status_update(connector=target, status=ConnectorStatus.FAULT, vendor_status=target.vendor_status,
+                                    at=at)
+        elif target.status == ConnectorStatus.FAULT:
+            connector_status_update(connector=target, status=recovered_status(target.vendor_status),
+                                    vendor_status=target.vendor_status, at=at)
+
+
+def charger_tariff_push_answer(*, charger: Charger, template_external_id: str, accepted: bool,
+                               at: datetime) -> ChargerTariffPush:
+    """Record a charger's answer to the latest push of a version of the template it names.
+
+    An answer older than the one recorded (a late copy) changes nothing. Raises
+    `ChargerTariffPush.DoesNotExist` when no version of that template was ever sent to the charger.
+    """
+    with transaction.atomic():
+        row = (
+            ChargerTariffPush.objects.select_for_update()
+            .filter(charger=charger, tariff_version__template__external_id=template_external_id)
+            .order_by("-requested_at", "-id")
+            .first()
+        )
+        if row is None:
+            raise ChargerTariffPush.DoesNotExist(
+                _("We never sent tariff template %(template)s to charger %(serial)s.")
+                % {"template": template_external_id, "serial": charger.serial}
+            )
+        if row.answered_at is not None and at < row.answered_at:
+            return row
+        row.result = TariffPushResult.ACCEPTED if accepted else TariffPushResult.REFUSED
+        row.answered_at = at
+        row.save(update_fields=["result", "answered_at"])
+        return row
 
 
 # --- operators' requests to vendors ---

@@ -19,6 +19,8 @@ from datetime import datetime
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.errors import DomainError, OutcomeUnknown
+
 
 class ChargeStrategy(models.TextChoices):
     """How a session ends by itself; the parameter's unit depends on the strategy."""
@@ -29,20 +31,15 @@ class ChargeStrategy(models.TextChoices):
     FULL = "full", _("Until full")
 
 
-class VendorError(Exception):
+class VendorError(DomainError):
     """A vendor refused or failed an operation. `code` is the vendor's own code, kept for people."""
 
     def __init__(self, message: str, *, vendor: str = "", code: str = ""):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, code=code)
         self.vendor = vendor
-        self.code = code
-
-    def __str__(self):
-        return f"[{self.code}] {self.message}" if self.code else self.message
 
 
-class VendorUnavailable(VendorError):
+class VendorUnavailable(VendorError, OutcomeUnknown):
     """The vendor could not be reached or did not answer in time: the outcome of a command is unknown."""
 
 

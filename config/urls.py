@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from integrations.tomda.views import tomda_push
-
 admin.site.site_header = _("Charging back office")
 admin.site.site_title = _("Charging back office")
 admin.site.index_title = _("Operations")
@@ -11,5 +9,5 @@ admin.site.index_title = _("Operations")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("integrations/tomda/push", tomda_push, name="tomda_push"),
+    path("integrations/", include("integrations.urls")),
 ]

@@ -8,112 +8,50 @@ date hierarchy, searches are exact lookups an index serves, and no filter asks t
 distinct values. Vendor tokens are not shown: they are secrets.
 """
 
-import json
-from urllib.parse import parse_qsl
-
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.text import Truncator
-from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, ngettext_lazy
 
-from chargers.admin import LargeTableAdminMixin, ReadOnlyAdminMixin
-from integrations.inbox import inbound_replay, inbox_backlog
+from backoffice.adminkit import (
+    LargeTableAdminMixin,
+    ReadOnlyAdminMixin,
+    RowActionsAdminMixin,
+    listed,
+    local_time,
+    pre,
+    pretty_json,
+    pretty_text,
+    recent_values_filter,
+    selection_in_background,
+    short_error,
+)
+from integrations.bulk import deliveries_retry_selected, inbound_replay_selected
+from integrations.inbox import inbox_backlog
 from integrations.models import (
     ApiCallLog,
     Counterparty,
+    DeliveryAttempt,
     DeliveryStatus,
     InboundMessage,
-    InboundStatus,
     OutboundDelivery,
 )
-from integrations.outbox import delivery_retry
 from orders.models import Order
 
-PRE_STYLE = "white-space: pre-wrap; word-break: break-all; margin: 0; max-height: 40em; overflow: auto;"
-SHORT_ERROR_CHARS = 80
-ERRORS_SHOWN = 5  # in an action's failure message; the rows' own pages have the rest
+REPLAY_QUEUED = ngettext_lazy(
+    "%(count)d message will be replayed in the background, oldest first; each row's status tells how it went.",
+    "%(count)d messages will be replayed in the background, oldest first; each row's status tells how it went.",
+    "count",
+)
+RETRY_QUEUED = ngettext_lazy(
+    "%(count)d delivery will be attempted in the background; each row's status tells how it went.",
+    "%(count)d deliveries will be attempted in the background; each row's status tells how it went.",
+    "count",
+)
 
-
-# --- presentation helpers -------------------------------------------------------------------------------
-
-
-def local_time(value):
-    """To the second in Beijing time: on call, seconds matter when lining our records up with a vendor's."""
-    if value is None:
-        return None
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def pretty_json(value):
-    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False, default=str)
-
-
-def pretty_text(text, *, content_type=""):
-    """A stored body for people: JSON indented, a form's fields decoded, anything else as it came."""
-    if not text:
-        return ""
-    try:
-        return pretty_json(json.loads(text))
-    except ValueError:
-        pass
-    if "x-www-form-urlencoded" in content_type:
-        fields = {}
-        for name, value in parse_qsl(text, keep_blank_values=True):
-            fields.setdefault(name, []).append(value)
-        return pretty_json({name: values[0] if len(values) == 1 else values for name, values in fields.items()})
-    return text
-
-
-def pre(text):
-    if text in (None, ""):
-        return None
-    return format_html('<pre style="{}">{}</pre>', PRE_STYLE, text)
-
-
-def short_error(text):
-    """The first line of an error, cut short for a list column; the full text is in its tooltip."""
-    if not text:
-        return None
-    first_line = text.strip().splitlines()[0] if text.strip() else text
-    return format_html(
-        '<span title="{}">{}</span>',
-        Truncator(text).chars(500),
-        Truncator(first_line).chars(SHORT_ERROR_CHARS),
-    )
-
-
-def recent_values_filter(field_name, title, time_field, sample=1000):
-    """A list filter over the values of a free-text column seen in the latest `sample` rows.
-
-    Django's own filter for such a column asks SELECT DISTINCT over the whole table on every page
-    view, a full scan of millions of rows. The latest rows come from the time index instead and hold
-    every kind that is current; an older, rare value can still be filtered by its URL parameter, and
-    then it is listed too.
-    """
-
-    class RecentValuesFilter(admin.SimpleListFilter):
-        parameter_name = field_name
-
-        def lookups(self, request, model_admin):
-            newest_first = model_admin.model._default_manager.order_by(f"-{time_field}")
-            latest = newest_first.values_list(field_name, flat=True)[:sample]
-            values = {value for value in latest if value}
-            if self.value():
-                values.add(self.value())
-            return [(value, value) for value in sorted(values)]
-
-        def queryset(self, request, queryset):
-            if self.value():
-                return queryset.filter(**{field_name: self.value()})
-            return queryset
-
-    RecentValuesFilter.title = title
-    return RecentValuesFilter
+# --- links to our records --------------------------------------------------------------------------------
 
 
 class OrderLinkMixin:
@@ -136,27 +74,6 @@ class OrderLinkMixin:
             return obj.order_no
         url = reverse("admin:orders_order_change", args=[obj.order_pk])
         return format_html('<a href="{}">{}</a>', url, obj.order_no)
-
-
-class RowActionsAdminMixin:
-    """Read-only rows that people with the change permission may act on from the list.
-
-    ReadOnlyAdminMixin refuses the change permission outright, which would also hide the actions that
-    require it (replay, retry). Here the model-level question, asked by the index, the list and its
-    actions, gets the user's real change permission; the object-level one, asked by a row's page and
-    its POST, stays refused. So the page of a row remains read-only and a posted change is refused,
-    for superusers too.
-    """
-
-    def has_change_permission(self, request, obj=None):
-        if obj is not None:
-            return False
-        return admin.ModelAdmin.has_change_permission(self, request)
-
-    def changelist_view(self, request, extra_context=None):
-        # Rows are looked at here, not changed; the title should not say otherwise.
-        title = gettext("Select %s to view") % self.opts.verbose_name
-        return super().changelist_view(request, extra_context={"title": title, **(extra_context or {})})
 
 
 # --- API calls ------------------------------------------------------------------------------------------
@@ -319,23 +236,12 @@ class InboundMessageAdmin(
 
     @admin.action(description=_("Replay: process the selected messages again"), permissions=["change"])
     def replay(self, request, queryset):
-        processed, copies, failures = 0, [], []
-        # Oldest first: pushes about one session only make sense in the order they were sent.
-        for selected in queryset.order_by("received_at", "id"):
-            try:
-                replayed = inbound_replay(message=selected)
-            except ValidationError as error:
-                failures.append(" ".join(error.messages))
-                continue
-            message = replayed.message
-            if replayed.already_applied:
-                applied = replayed.applied_as
-                copies.append(f"#{selected.pk} → #{applied}" if applied != selected.pk else f"#{selected.pk}")
-            elif message.status == InboundStatus.PROCESSED:
-                processed += 1
-                self.log_change(request, message, gettext("Replayed."))
-            else:
-                failures.append(f"#{message.pk}: {message.error or message.get_status_display()}")
+        oldest_first = queryset.order_by("received_at", "id")
+        if selection_in_background(self, request, oldest_first, task="integrations.tasks.inbound_replay_selected",
+                                   queued=REPLAY_QUEUED):
+            return
+        report = inbound_replay_selected(ids=list(oldest_first.values_list("pk", flat=True)), user_id=request.user.pk)
+        processed, copies, failures = len(report.done), report.unchanged, report.failures
         if processed:
             messages.success(
                 request,
@@ -350,7 +256,7 @@ class InboundMessageAdmin(
                     "%(count)d messages had been applied already: %(copies)s",
                     len(copies),
                 )
-                % {"count": len(copies), "copies": _listed(copies)},
+                % {"count": len(copies), "copies": listed(copies)},
             )
         if failures:
             messages.error(
@@ -360,16 +266,38 @@ class InboundMessageAdmin(
                     "%(count)d messages failed again: %(errors)s",
                     len(failures),
                 )
-                % {"count": len(failures), "errors": _listed(failures)},
+                % {"count": len(failures), "errors": listed(failures)},
             )
 
 
-def _listed(items):
-    text = "; ".join(items[:ERRORS_SHOWN])
-    return f"{text}; …" if len(items) > ERRORS_SHOWN else text
-
-
 # --- outbound deliveries --------------------------------------------------------------------------------
+
+
+class DeliveryAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """A delivery's attempts, newest first: what each one got back, or why it failed."""
+
+    model = DeliveryAttempt
+    fields = ("started", "duration_ms", "http_status", "succeeded", "response_shown", "error_shown")
+    readonly_fields = fields
+    ordering = ("-number", "-id")
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        # An attempt is part of its delivery: whoever may look at the delivery sees its attempts.
+        return self.admin_site.get_model_admin(OutboundDelivery).has_view_permission(request, obj)
+
+    @admin.display(description=_("started at"))
+    def started(self, obj):
+        return local_time(obj.started_at)
+
+    @admin.display(description=_("response"))
+    def response_shown(self, obj):
+        return pre(pretty_text(obj.response_head))
+
+    @admin.display(description=_("error"))
+    def error_shown(self, obj):
+        return pre(obj.error)
 
 
 @admin.register(OutboundDelivery)
@@ -401,6 +329,7 @@ class OutboundDeliveryAdmin(
         (_("Payload"), {"fields": ("payload_pretty",)}),
     )
     readonly_fields = tuple(field for _title, options in fieldsets for field in options["fields"])
+    inlines = (DeliveryAttemptInline,)
 
     @admin.display(description=_("created at"), ordering="created_at")
     def created(self, obj):
@@ -425,15 +354,12 @@ class OutboundDeliveryAdmin(
 
     @admin.action(description=_("Retry now"), permissions=["change"])
     def retry_now(self, request, queryset):
-        queued, refusals = 0, []
-        for delivery in queryset.order_by("created_at", "id"):
-            try:
-                delivery_retry(delivery=delivery, by_name=request.user.get_username())
-            except ValidationError as error:
-                refusals.append(" ".join(error.messages))
-                continue
-            queued += 1
-            self.log_change(request, delivery, gettext("Retried."))
+        oldest_first = queryset.order_by("created_at", "id")
+        if selection_in_background(self, request, oldest_first, task="integrations.tasks.deliveries_retry_selected",
+                                   queued=RETRY_QUEUED):
+            return
+        report = deliveries_retry_selected(ids=list(oldest_first.values_list("pk", flat=True)), user_id=request.user.pk)
+        queued, refusals = len(report.done), report.failures
         if queued:
             messages.success(
                 request,
@@ -450,5 +376,5 @@ class OutboundDeliveryAdmin(
                     "%(count)d deliveries were not retried: %(errors)s",
                     len(refusals),
                 )
-                % {"count": len(refusals), "errors": _listed(refusals)},
+                % {"count": len(refusals), "errors": listed(refusals)},
             )

@@ -1,60 +1,24 @@
-"""Start-up checks of the integration settings: a wrong value is named before the first push fails."""
+"""Start-up checks every counterparty shares: the senders' allow-lists and the trusted proxies.
 
-import re
+A counterparty's own settings are checked by the checks its folder names (`CounterpartyConfig.startup_checks`).
+"""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 
+from integrations.inbox.protocol import protocols_registered
 from integrations.inbox.senders import networks_parse
-
-PUSH_TOKEN = re.compile(r"^[A-Za-z0-9]{5,20}$")
-PUSH_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
-
-
-@register()
-def tomda_settings_check(app_configs, **kwargs):
-    errors = []
-    token, key, verifier = settings.TOMDA_PUSH_TOKEN, settings.TOMDA_PUSH_KEY, settings.TOMDA_PUSH_VERIFIER
-    if token and not PUSH_TOKEN.match(token):
-        errors.append(Error("TOMDA_PUSH_TOKEN must be 5 to 20 letters or digits (Tomda spec §5.1).", id="tomda.E001"))
-    if key and not PUSH_KEY.match(key):
-        errors.append(Error("TOMDA_PUSH_KEY must be 32 characters A-Z, a-z, 0-9 (Tomda spec §5.1).", id="tomda.E002"))
-    if verifier == "token" and not token:
-        errors.append(Error("TOMDA_PUSH_VERIFIER=token needs TOMDA_PUSH_TOKEN.", id="tomda.E003"))
-    elif verifier not in ("", "none", "token"):
-        try:
-            import_string(verifier)
-        except ImportError:
-            errors.append(Error(f"TOMDA_PUSH_VERIFIER: cannot import {verifier!r}.", id="tomda.E004"))
-    return errors
 
 
 @register()
 def push_sender_settings_check(app_configs, **kwargs):
     """Every allow-list and the trusted proxies must be addresses or CIDR ranges."""
     errors = []
-    for setting in ("TRUSTED_PROXIES", "TOMDA_PUSH_ALLOWED_IPS"):
+    names = ["TRUSTED_PROXIES", *sorted({p.allowed_ips_setting for p in protocols_registered().values()})]
+    for setting in names:
         try:
             networks_parse(getattr(settings, setting), setting=setting)
         except ImproperlyConfigured as exc:
             errors.append(Error(str(exc), id="integrations.E001"))
     return errors
-
-
-@register(Tags.security, deploy=True)
-def tomda_push_open_check(app_configs, **kwargs):
-    """Tomda documents no push verification we can build, so without an allow-list anyone who can reach
-    the push URL can settle an order or fake a fault."""
-    if not settings.TOMDA_BASE_URL:
-        return []
-    if settings.TOMDA_PUSH_VERIFIER in ("", "none") and not settings.TOMDA_PUSH_ALLOWED_IPS:
-        return [
-            Warning(
-                "Tomda is configured, but its pushes are neither verified nor limited to known senders.",
-                hint="Set TOMDA_PUSH_ALLOWED_IPS to Tomda's push addresses, or TOMDA_PUSH_VERIFIER.",
-                id="tomda.W001",
-            )
-        ]
-    return []

@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import requests
 from django.utils import timezone
@@ -23,6 +24,19 @@ logger = logging.getLogger(__name__)
 
 LOGGED_BODY_CHARS = 4000
 REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the other side answered, secrets redacted as in the call log.
+
+    An error `request` raises after an answer came carries it as `response`, the attribute requests'
+    own errors use, so whoever catches the error can tell what came back (the outbox keeps its status
+    and first characters with the attempt).
+    """
+
+    status_code: int
+    text: str
 
 
 class BadResponse(VendorError):
@@ -85,7 +99,8 @@ class HttpClient:
         """Send one request, log it, and return `parse(response)`.
 
         Raises VendorUnavailable when the outcome is unknown (timeout, connection failure, 5xx) and
-        VendorError when the vendor answered and refused.
+        VendorError when the vendor answered and refused; an error raised after an answer came
+        carries that `Answer` as `response`.
         """
         url = f"{self.base_url}/{path.lstrip('/')}"
         logged = {"query": params, "form": data, "json": json_body}
@@ -117,18 +132,20 @@ class HttpClient:
             self._finish(log, started, CallOutcome.TRANSPORT_ERROR, error=str(exc))
             raise VendorUnavailable(f"{self.vendor} {operation}: {exc}", vendor=self.vendor) from exc
 
-        log.status_code = response.status_code
-        log.response_body = redact_json_text(response.text, self.redacted)[:LOGGED_BODY_CHARS]
+        answer = Answer(status_code=response.status_code, text=redact_json_text(response.text, self.redacted))
+        log.status_code = answer.status_code
+        log.response_body = answer.text[:LOGGED_BODY_CHARS]
         try:
             result = self.parse(response, operation=operation)
-        except VendorUnavailable as exc:
-            self._finish(log, started, CallOutcome.HTTP_ERROR, error=str(exc), code=exc.code, message=exc.message)
-            raise
-        except BadResponse as exc:
-            self._finish(log, started, CallOutcome.BAD_RESPONSE, error=str(exc), code=exc.code, message=exc.message)
-            raise
         except VendorError as exc:
-            self._finish(log, started, CallOutcome.VENDOR_ERROR, error=str(exc), code=exc.code, message=exc.message)
+            exc.response = answer
+            if isinstance(exc, VendorUnavailable):
+                outcome = CallOutcome.HTTP_ERROR
+            elif isinstance(exc, BadResponse):
+                outcome = CallOutcome.BAD_RESPONSE
+            else:
+                outcome = CallOutcome.VENDOR_ERROR
+            self._finish(log, started, outcome, error=str(exc), code=exc.code, message=exc.message)
             raise
         self._finish(log, started, CallOutcome.OK, code=getattr(result, "vendor_code", ""))
         return result

@@ -5,14 +5,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from chargers.models import Vendor
 
-class Counterparty(models.TextChoices):
-    """Who is on the other side of a call, push or delivery."""
-
-    TOMDA = "tomda", _("Tomda")
-    WANZHUANG = "wanzhuang", _("Wanzhuang")
-    FOURPYUN = "fourpyun", _("4pyun")
-    PARTNER = "partner", _("Partner platform")
+# Who is on the other side of a call, push or delivery: every vendor cloud that runs our chargers
+# (`chargers.models.Vendor`, whose codes the adapter registry uses), then the platforms that run none.
+Counterparty = models.TextChoices(
+    "Counterparty",
+    [(vendor.name, (vendor.value, vendor.label)) for vendor in Vendor]
+    + [("FOURPYUN", ("fourpyun", _("4pyun"))), ("PARTNER", ("partner", _("Partner platform")))],
+)
 
 
 class CallOutcome(models.TextChoices):
@@ -198,6 +199,41 @@ class OutboundDelivery(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.key}"
+
+
+class DeliveryAttempt(models.Model):
+    """One attempt to send a delivery: when, how long, what the receiver answered, or why it failed.
+
+    It is written in the transaction that records the delivery's new state. `number` is the
+    delivery's attempt count at the time; a worker that died mid-attempt leaves its number out.
+    """
+
+    delivery = models.ForeignKey(
+        OutboundDelivery,
+        on_delete=models.CASCADE,
+        related_name="attempt_rows",
+        verbose_name=_("delivery"),
+        # The index on (delivery, number) below serves every lookup by delivery.
+        db_index=False,
+    )
+    number = models.PositiveSmallIntegerField(_("attempt"))
+    started_at = models.DateTimeField(_("started at"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    succeeded = models.BooleanField(_("succeeded"))
+    http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    response_head = models.CharField(
+        _("response"), max_length=1000, blank=True, help_text=_("The first 1000 characters.")
+    )
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        ordering = ["-number", "-id"]
+        indexes = [models.Index(fields=["delivery", "number"], name="delivery_attempt_number_idx")]
+
+    def __str__(self):
+        return f"#{self.number}"
 
 
 class VendorToken(models.Model):

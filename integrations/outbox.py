@@ -10,6 +10,18 @@ sweeper re-enqueues every due row each minute, so a lost task costs a minute, ne
 Delivery is at least once: a worker that dies after sending but before recording it, or a person
 retrying a row that is in flight, sends it again. Receivers dedupe on `key`, which we tell them.
 
+Every attempt leaves a `DeliveryAttempt` row, written with the delivery's new state: when it started,
+how long it took, the HTTP status and first characters of the answer, and the error. A handler is
+`handler(delivery)`; how it ends is what the row records:
+
+- it returns: the attempt succeeded. If it returns the answer (anything with an int `status_code` and
+  a `text`, such as a `requests.Response`), the row keeps its status and first characters. Returning
+  means delivered whatever that status says, so a handler checks the answer and raises on a refusal.
+- it raises: the attempt failed and the exception's text is the error. If the exception carries the
+  answer as `response` (requests' `HTTPError` from `raise_for_status()` does, and so does every error
+  `integrations.http.HttpClient` raises after an answer came), the row keeps its status and first
+  characters too; a timeout or a connection failure has none.
+
 Tunables: the module constants below are the defaults. A Django setting of the same name (a
 timedelta) overrides OUTBOX_HORIZON, OUTBOX_BACKOFF_BASE, OUTBOX_BACKOFF_CAP or OUTBOX_LEASE, read at
 call time.
@@ -19,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -29,7 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_q.tasks import async_task
 
-from integrations.models import Counterparty, DeliveryStatus, OutboundDelivery
+from integrations.models import Counterparty, DeliveryAttempt, DeliveryStatus, OutboundDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +61,10 @@ OUTBOX_SWEEP_LIMIT = 500
 
 SEND_TASK = "integrations.tasks.delivery_send"
 ERROR_CHARS = 2000  # an HTML error page as the error text would drown the admin
+RESPONSE_HEAD_CHARS = DeliveryAttempt._meta.get_field("response_head").max_length
 
-DeliveryHandler = Callable[[OutboundDelivery], None]
+# Returns nothing, or the answer it got (see the module's docstring).
+DeliveryHandler = Callable[[OutboundDelivery], object]
 _handlers: dict[str, DeliveryHandler] = {}
 
 
@@ -63,8 +78,9 @@ def _setting(name: str):
 def delivery_handler_register(kind: str, handler: DeliveryHandler) -> None:
     """Make `handler(delivery)` the sender of deliveries of `kind`; vendor packages call it in `ready()`.
 
-    The handler sends the delivery and returns; any exception it raises is a failed attempt whose
-    text becomes `last_error`. Registering a kind again replaces its handler.
+    The handler sends the delivery and returns, the answer it got if it likes; any exception it
+    raises is a failed attempt whose text becomes `last_error` (the module's docstring says what the
+    attempt's row keeps). Registering a kind again replaces its handler.
     """
     if not kind:
         raise ValueError("A delivery handler needs a kind.")
@@ -163,14 +179,23 @@ def _error_text(error: Exception) -> str:
     return text[:ERROR_CHARS]
 
 
+def _answer_of(answer) -> tuple[int | None, str]:
+    """The HTTP status and first characters of a response-like answer; (None, "") for anything else."""
+    status = getattr(answer, "status_code", None)
+    if not isinstance(status, int):
+        return None, ""
+    text = getattr(answer, "text", "")
+    return status, (text if isinstance(text, str) else "")[:RESPONSE_HEAD_CHARS]
+
+
 def delivery_attempt(*, delivery_id: int) -> OutboundDelivery | None:
     """Try to send one delivery if it is waiting and due; record the result.
 
     The row is claimed in a short transaction (a lease: not due again for OUTBOX_LEASE, one more
     attempt counted), the handler runs outside any lock, and the result is recorded in a second
-    transaction. So a slow partner holds no database lock, and a row that another worker holds or
-    has claimed, or that is not due, is left alone. Returns the row as it stands afterwards (None if
-    there is no such row).
+    transaction with the attempt's own row. So a slow partner holds no database lock, and a row that
+    another worker holds or has claimed, or that is not due, is left alone. Returns the row as it
+    stands afterwards (None if there is no such row).
     """
     claimed_at = timezone.now()
     with transaction.atomic():
@@ -184,41 +209,58 @@ def delivery_attempt(*, delivery_id: int) -> OutboundDelivery | None:
         delivery.attempts += 1
         delivery.next_attempt_at = claimed_at + _setting("OUTBOX_LEASE")
         delivery.save(update_fields=["attempts", "next_attempt_at"])
-    attempt = delivery.attempts
+    number = delivery.attempts
 
     error = None
     handler = _handlers.get(delivery.kind)
+    started_at, started = timezone.now(), time.monotonic()
     try:
         if handler is None:
             raise LookupError(f"No handler is registered for deliveries of kind {delivery.kind!r}.")
-        handler(delivery)
+        answer = handler(delivery)
     except Exception as exc:
         error = _error_text(exc)
-        logger.warning("Delivery %s (%s) attempt %d failed: %s", delivery.key, delivery.kind, attempt, error)
+        answer = getattr(exc, "response", None)
+        logger.warning("Delivery %s (%s) attempt %d failed: %s", delivery.key, delivery.kind, number, error)
+    http_status, response_head = _answer_of(answer)
+    attempt = DeliveryAttempt(
+        delivery_id=delivery_id,
+        number=number,
+        started_at=started_at,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        succeeded=error is None,
+        http_status=http_status,
+        response_head=response_head,
+        error=error or "",
+    )
+    return _delivery_record(delivery_id=delivery_id, attempt=attempt)
 
-    return _delivery_record(delivery_id=delivery_id, attempt=attempt, error=error)
 
-
-def _delivery_record(*, delivery_id: int, attempt: int, error: str | None) -> OutboundDelivery:
+def _delivery_record(*, delivery_id: int, attempt: DeliveryAttempt) -> OutboundDelivery:
     now = timezone.now()
+    error = attempt.error
     with transaction.atomic():
         delivery = OutboundDelivery.objects.select_for_update().get(pk=delivery_id)
-        if error is None:
+        # The attempt is history whatever the row's state is now.
+        attempt.save()
+        if attempt.succeeded:
             # A success is the truth whatever happened to the row meanwhile.
             if delivery.status != DeliveryStatus.DELIVERED:
                 delivery.status = DeliveryStatus.DELIVERED
                 delivery.delivered_at = now
                 delivery.save(update_fields=["status", "delivered_at"])
             return delivery
-        if delivery.status != DeliveryStatus.PENDING or delivery.attempts != attempt:
+        if delivery.status != DeliveryStatus.PENDING or delivery.attempts != attempt.number:
             # Someone retried it meanwhile and another attempt owns the row now; its result counts.
             return delivery
-        next_attempt_at = now + delivery_backoff(attempts=attempt)
+        next_attempt_at = now + delivery_backoff(attempts=attempt.number)
         delivery.last_error = error
         if next_attempt_at > delivery.created_at + _setting("OUTBOX_HORIZON"):
             delivery.status = DeliveryStatus.DEAD
             delivery.next_attempt_at = now
-            logger.error("Delivery %s (%s) given up after %d attempts: %s", delivery.key, delivery.kind, attempt, error)
+            logger.error(
+                "Delivery %s (%s) given up after %d attempts: %s", delivery.key, delivery.kind, attempt.number, error
+            )
         else:
             delivery.next_attempt_at = next_attempt_at
         delivery.save(update_fields=["status", "next_attempt_at", "last_error"])

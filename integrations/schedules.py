@@ -3,37 +3,31 @@
 The schedules live in django-q2's `Schedule` table, where the cluster reads them. Writing them from
 code on every migrate means a fresh database has them, a changed interval reaches production with the
 deploy, and nobody has to click them together in the admin. A row is found by its name, which is
-therefore a stable identifier and never changes.
+therefore a stable identifier and never changes. The inbox's and the outbox's tasks are below; each
+enabled counterparty adds its own (`CounterpartyConfig.schedules`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.apps import apps as global_apps
 from django.db import DEFAULT_DB_ALIAS, transaction
 
-
-@dataclass(frozen=True)
-class PeriodicTask:
-    name: str
-    func: str
-    minutes: int
-    schedule_type: str = "I"  # django_q.models.Schedule.MINUTES
-
+from integrations.counterparty import PeriodicTask, counterparties
 
 SCHEDULES: tuple[PeriodicTask, ...] = (
     # The outbox's guarantee: due deliveries (retries, and any whose task the broker lost) are sent.
     PeriodicTask("outbox_sweep", "integrations.tasks.deliveries_sweep", minutes=1),
     PeriodicTask("inbox_retry_failed", "integrations.tasks.inbound_retry_failed", minutes=5),
-    PeriodicTask("tomda_sessions_poll", "integrations.tomda.tasks.sessions_poll", minutes=1),
-    PeriodicTask("tomda_sessions_stuck_check", "integrations.tomda.tasks.sessions_stuck_check", minutes=10),
-    PeriodicTask("tomda_token_refresh", "integrations.tomda.tasks.token_refresh", minutes=30),
 )
 
 
+def schedules_all() -> tuple[PeriodicTask, ...]:
+    """The shared schedules and those of every enabled counterparty."""
+    return SCHEDULES + tuple(task for config in counterparties() for task in config.schedules())
+
+
 def schedules_ensure(**kwargs):
-    """Create each schedule of SCHEDULES that is missing and correct one that differs; idempotent.
+    """Create each schedule of `schedules_all()` that is missing and correct one that differs; idempotent.
 
     Connected to post_migrate, which passes the migrated state as `apps` and the database as `using`;
     called without them it uses the installed apps and the default database. A name taken twice
@@ -47,7 +41,7 @@ def schedules_ensure(**kwargs):
         # django_q is not (yet) migrated in this database: a partial migrate; the next one will do.
         return
     with transaction.atomic(using=using):
-        for task in SCHEDULES:
+        for task in schedules_all():
             wanted = {"func": task.func, "schedule_type": task.schedule_type, "minutes": task.minutes, "repeats": -1}
             rows = list(Schedule.objects.using(using).filter(name=task.name).order_by("pk"))
             if not rows:

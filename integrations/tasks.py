@@ -4,7 +4,7 @@ Their dotted paths are what `async_task` and the schedules name (`integrations/s
 keep their names.
 """
 
-from integrations import inbox, outbox
+from integrations import bulk, inbox, outbox
 
 
 def delivery_send(delivery_id):
@@ -22,3 +22,13 @@ def deliveries_sweep():
 def inbound_retry_failed():
     """Apply failed inbound messages again; runs every few minutes."""
     return inbox.inbound_retry_failed()
+
+
+def inbound_replay_selected(message_ids, user_id):
+    """Replay a person's large selection of stored pushes, oldest first (the admin's replay action)."""
+    return bulk.inbound_replay_selected(ids=message_ids, user_id=user_id).summary()
+
+
+def deliveries_retry_selected(delivery_ids, user_id):
+    """Retry a person's large selection of deliveries now (the admin's retry action)."""
+    return bulk.deliveries_retry_selected(ids=delivery_ids, user_id=user_id).summary()

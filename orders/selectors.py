@@ -1,4 +1,7 @@
 from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db.models import Q
 
 from orders.models import Order, OrderSample
 from tariffs.pricing import Breakdown, Tariff, price_session
@@ -40,3 +43,18 @@ def order_balance_remaining(*, order: Order) -> int | None:
     breakdown = order_price_breakdown(order=order)
     spent = breakdown.total_fen if breakdown is not None else 0
     return max(0, order.authorized_amount_fen - spent)
+
+
+def orders_quiet(*, vendor: str, statuses: Iterable[str], minutes: int, now: datetime, limit: int) -> list[Order]:
+    """Orders on `vendor`'s chargers in `statuses` that the vendor has told us nothing about for `minutes`.
+
+    An order with no news at all counts from its creation. At most `limit` of them, in the order of their
+    last news, with charger, connector and tariff version loaded.
+    """
+    since = now - timedelta(minutes=minutes)
+    quiet = Q(last_data_at__lt=since) | Q(last_data_at__isnull=True, created_at__lt=since)
+    return list(
+        Order.objects.filter(quiet, status__in=statuses, charger__vendor=vendor)
+        .select_related("charger", "connector", "tariff_version")
+        .order_by("last_data_at", "id")[:limit]
+    )

@@ -1,23 +1,15 @@
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from chargers.admin import (
-    VENDOR_ACTION_LIMIT,
-    ReadOnlyAdminMixin,
-    admin_link,
-    failure_text,
-    html_message,
-    too_many_selected,
-)
+from backoffice.adminkit import Operation, ReadOnlyAdminMixin, operation_run_selected
+from backoffice.errors import REFUSALS, error_message
 from chargers.models import Charger
 from chargers.services import station_push
-from chargers.vendor import VendorError
 from stations.models import Station
 from stations.services import station_tariff_assign
 from tariffs.forms import StationTariffAssignForm
@@ -33,6 +25,16 @@ class ChargerInline(ReadOnlyAdminMixin, admin.TabularInline):
     ordering = ("serial",)
     show_change_link = True
     extra = 0
+
+
+SEND_TO_VENDOR = Operation(
+    service=lambda station: station_push(station=station),
+    done_count=ngettext_lazy(
+        "%(count)d station sent to the vendors of its chargers.",
+        "%(count)d stations sent to the vendors of their chargers.",
+        "count",
+    ),
+)
 
 
 @admin.register(Station)
@@ -95,8 +97,8 @@ class StationAdmin(admin.ModelAdmin):
                 changed = station_tariff_assign(
                     station_ids=list(queryset.values_list("pk", flat=True)), template=form.cleaned_data["template"]
                 )
-            except ValidationError as error:
-                self.message_user(request, " ".join(error.messages), messages.ERROR)
+            except REFUSALS as error:
+                self.message_user(request, error_message(error), messages.ERROR)
             else:
                 self.message_user(
                     request,
@@ -121,33 +123,7 @@ class StationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send to vendor"), permissions=("change",))
     def send_to_vendor(self, request, queryset):
-        stations = list(queryset.order_by("code")[: VENDOR_ACTION_LIMIT + 1])
-        if too_many_selected(self, request, stations):
-            return
-        sent = 0
-        for station in stations:
-            try:
-                station_push(station=station)
-            except (ValidationError, VendorError) as error:
-                text = failure_text(error)
-            else:
-                sent += 1
-                continue
-            self.message_user(
-                request, html_message(gettext("%(station)s: %(error)s"), station=admin_link(station), error=text),
-                messages.ERROR,
-            )
-        if sent:
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d station sent to the vendors of its chargers.",
-                    "%(count)d stations sent to the vendors of their chargers.",
-                    sent,
-                )
-                % {"count": sent},
-                messages.SUCCESS,
-            )
+        operation_run_selected(self, request, queryset.order_by("code"), SEND_TO_VENDOR)
 
     @admin.display(description=_("chargers"), ordering="charger_count")
     def charger_count(self, obj):

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "chargers",
     "orders",
     "integrations",
+    # The counterparties: one line enables one (integrations/README.md).
+    "integrations.tomda.apps.TomdaConfig",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +129,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    # Our rules' and the vendors' refusals answered in the operator's words (backoffice/api.py).
+    "EXCEPTION_HANDLER": "backoffice.api.exception_handler",
 }
 
 LOGGING = {

@@ -9,10 +9,9 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from integrations.inbox import InboxProtocol, Parsed
-from integrations.inbox import protocol as inbox_protocol_module
 from integrations.models import (
     Counterparty,
+    DeliveryAttempt,
     DeliveryStatus,
     InboundStatus,
     OutboundDelivery,
@@ -207,6 +206,44 @@ def test_a_delivery_page_shows_its_payload_indented(client, operator):
     assert "&quot;stationName&quot;: &quot;南山充电站&quot;" in content
 
 
+def test_a_delivery_page_lists_its_attempts_newest_first_in_beijing_time_and_read_only(client, operator):
+    # Given a delivery that failed twice, once without an answer, then was taken
+    client.force_login(operator)
+    delivery = OutboundDeliveryFactory(status=DeliveryStatus.DELIVERED, attempts=3)
+    started = dt.datetime(2026, 11, 21, 2, 3, 4, tzinfo=dt.UTC)
+    for number, status, head, error in (
+        (1, None, "", "partner notify: no answer in time (ConnectTimeout)"),
+        (2, 502, "<html>502 Bad Gateway</html>", "502 Server Error: Bad Gateway"),
+        (3, 200, '{"ret": 0}', ""),
+    ):
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            number=number,
+            started_at=started + dt.timedelta(minutes=number),
+            duration_ms=1200 + number,
+            succeeded=not error,
+            http_status=status,
+            response_head=head,
+            error=error,
+        )
+
+    # When its page is opened
+    page = client.get(change_url(delivery))
+
+    # Then its attempts are listed, newest first, with what each got back, and none can be changed
+    [attempts] = page.context["inline_admin_formsets"]
+    assert [form.original.number for form in attempts] == [3, 2, 1]
+    assert not (attempts.has_add_permission or attempts.has_change_permission or attempts.has_delete_permission)
+    content = page.content.decode()
+    assert "2026-11-21 10:06:04" in content
+    assert "2026-11-21 10:04:04" in content
+    assert "1202" in content
+    assert "&lt;html&gt;502 Bad Gateway&lt;/html&gt;" in content
+    assert "502 Server Error: Bad Gateway" in content
+    assert "no answer in time (ConnectTimeout)" in content
+    assert 'name="attempt_rows-0-DELETE"' not in content
+
+
 @pytest.mark.parametrize("factory", [InboundMessageFactory, OutboundDeliveryFactory], ids=["message", "delivery"])
 def test_the_rows_people_act_on_still_cannot_be_changed_even_by_a_superuser(client, superuser, factory):
     # Given a user who may replay or retry (the change permission)
@@ -231,34 +268,6 @@ def test_vendor_tokens_have_no_admin_page():
 
 
 # --- replay -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def partner_processor(monkeypatch):
-    """The partner's inbox protocol; applying fails for the bodies in `failures` (say, about a charger not yet
-    imported)."""
-
-    class PartnerInbox(InboxProtocol):
-        vendor = Counterparty.PARTNER
-        allowed_ips_setting = "PARTNER_PUSH_ALLOWED_IPS"
-
-        def __init__(self):
-            self.failures = {}
-            self.seen = []
-
-        def parse(self, *, body, content_type, received_at=None):
-            return Parsed(kind="notification_start_charge_result", record=body.decode())
-
-        def apply(self, pushes):
-            for push in pushes:
-                if push.record in self.failures:
-                    raise self.failures[push.record]
-                self.seen.append(push.record)
-
-    processor = PartnerInbox()
-    # Restored after the test, so a real partner protocol registered at start-up is back.
-    monkeypatch.setitem(inbox_protocol_module._protocols, Counterparty.PARTNER, processor)
-    return processor
 
 
 def failed_message(**fields):

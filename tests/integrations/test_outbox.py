@@ -9,16 +9,19 @@ import datetime as dt
 import json
 import random
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone, translation
 
+from chargers.vendor import VendorError
 from integrations import outbox, tasks
-from integrations.models import DeliveryStatus, OutboundDelivery
+from integrations.http import HttpClient
+from integrations.models import Counterparty, DeliveryAttempt, DeliveryStatus, OutboundDelivery
 from integrations.outbox import (
     OUTBOX_BACKOFF_CAP,
     OUTBOX_HORIZON,
@@ -63,27 +66,35 @@ def receiver():
 
 
 class PartnerServer:
-    """A partner's callback endpoint on loopback: keeps every POST, answers with `status`."""
+    """A partner's callback endpoint on loopback: keeps every POST, answers with `status` after `delay`
+    seconds, its body `answer` (by default the partner's usual one for the status)."""
 
     def __init__(self):
         self.posts = []
         self.status = 200
+        self.answer = None
+        self.delay = 0.0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 server.posts.append({"id": self.headers["X-Delivery-Id"], "body": json.loads(body)})
+                time.sleep(server.delay)
+                answer = server.answer
+                if answer is None:
+                    answer = '{"ret": 0}' if server.status == 200 else '{"ret": 500, "msg": "busy"}'
                 self.send_response(server.status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(b'{"ret": 0}' if server.status == 200 else b'{"ret": 500, "msg": "busy"}')
+                self.wfile.write(answer.encode())
 
             def log_message(self, *args):
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/notify"
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.url = f"{self.base_url}/notify"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
@@ -99,11 +110,46 @@ def partner():
     def post(delivery):
         response = requests.post(server.url, json=delivery.payload, headers={"X-Delivery-Id": delivery.key}, timeout=5)
         response.raise_for_status()
+        return response
 
     delivery_handler_register("test.http", post)
     yield server
     delivery_handler_unregister("test.http")
     server.close()
+
+
+class PartnerClient(HttpClient):
+    """The partner's callbacks through the house client: `ret` 0 is a receipt, anything else a refusal."""
+
+    vendor = Counterparty.PARTNER
+
+    def parse(self, response, *, operation):
+        answer = response.json()
+        if answer.get("ret") != 0:
+            raise VendorError(answer.get("msg", ""), vendor=self.vendor, code=str(answer.get("ret")))
+        return answer
+
+
+@pytest.fixture
+def partner_client(partner):
+    """Deliveries of kind test.client are sent to the partner server through a `PartnerClient`."""
+    client = PartnerClient(base_url=partner.base_url, connect_timeout=1, read_timeout=2)
+
+    def notify(delivery):
+        headers = {"X-Delivery-Id": delivery.key}
+        return client.request("POST", "notify", operation="notify", json_body=delivery.payload, headers=headers)
+
+    delivery_handler_register("test.client", notify)
+    yield client
+    delivery_handler_unregister("test.client")
+
+
+def due_again(delivery):
+    OutboundDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+
+
+def attempt_rows(delivery):
+    return list(DeliveryAttempt.objects.filter(delivery=delivery).order_by("number"))
 
 
 def enqueue(key="order-1-settled", kind=KIND, **fields):
@@ -335,6 +381,115 @@ def test_a_partner_answering_500_over_http_is_a_failed_attempt(partner):
     assert len(partner.posts) == 1
 
 
+# --- the attempts' history ---------------------------------------------------------------------------
+
+
+def test_a_partner_that_fails_twice_then_takes_it_leaves_one_row_per_attempt_with_its_answer(partner):
+    # Given a delivery to a partner whose gateway first answers with a long error page, then with its
+    # own refusal, then (slowly) takes it
+    delivery = OutboundDeliveryFactory(kind="test.http")
+    gateway_page = "<html><body>" + "502 Bad Gateway " * 300 + "</body></html>"
+    outcomes = []
+    for status, answer, delay in ((502, gateway_page, 0), (500, None, 0), (200, None, 0.05)):
+        partner.status, partner.answer, partner.delay = status, answer, delay
+        before = timezone.now()
+        # When it is attempted each time it is due
+        outcomes.append(delivery_attempt(delivery_id=delivery.pk).status)
+        due_again(delivery)
+    assert outcomes == [DeliveryStatus.PENDING, DeliveryStatus.PENDING, DeliveryStatus.DELIVERED]
+
+    # Then each attempt left one row: its number, time, status, the answer's first characters and error
+    first, second, third = attempt_rows(delivery)
+    assert [row.number for row in (first, second, third)] == [1, 2, 3]
+    assert (first.succeeded, first.http_status, first.response_head) == (False, 502, gateway_page[:1000])
+    assert len(first.response_head) == 1000
+    assert "502 Server Error" in first.error
+    assert (second.succeeded, second.http_status, second.response_head) == (False, 500, '{"ret": 500, "msg": "busy"}')
+    assert "500 Server Error" in second.error
+    assert (third.succeeded, third.http_status, third.response_head, third.error) == (True, 200, '{"ret": 0}', "")
+    assert before <= third.started_at <= timezone.now()
+    assert third.duration_ms >= 50
+    assert len(partner.posts) == 3
+
+
+def test_a_refusal_through_the_http_client_keeps_the_partners_status_and_answer(partner, partner_client):
+    # Given a partner that answers 200 with its own refusal code
+    delivery = OutboundDeliveryFactory(kind="test.client")
+    partner.answer = '{"ret": 4001, "msg": "订单不存在"}'
+
+    # When the delivery is attempted through the HTTP client
+    result = delivery_attempt(delivery_id=delivery.pk)
+
+    # Then the attempt failed with the partner's words, and its row keeps what the partner answered
+    assert result.status == DeliveryStatus.PENDING
+    [row] = attempt_rows(delivery)
+    assert (row.succeeded, row.http_status, row.response_head) == (False, 200, '{"ret": 4001, "msg": "订单不存在"}')
+    assert row.error == result.last_error == "[4001] 订单不存在"
+
+
+def test_a_transport_fault_is_an_attempt_without_an_answer_that_keeps_the_error(partner, partner_client, monkeypatch):
+    # Given a partner that cannot be reached in time (the fault injected into the client's session)
+    def unreachable(*args, **kwargs):
+        raise requests.ConnectTimeout("connect timed out")
+
+    monkeypatch.setattr(partner_client.session, "request", unreachable)
+    delivery = OutboundDeliveryFactory(kind="test.client")
+
+    # When it is attempted
+    result = delivery_attempt(delivery_id=delivery.pk)
+
+    # Then the attempt's row has the error and no status or answer
+    [row] = attempt_rows(delivery)
+    assert (row.number, row.succeeded, row.http_status, row.response_head) == (1, False, None, "")
+    assert "no answer in time" in row.error
+    assert row.error == result.last_error
+    assert partner.posts == []
+
+
+def test_a_plain_function_handler_and_a_missing_one_leave_rows_too(receiver):
+    # Given a handler that returns nothing, and a kind that has none
+    sent = OutboundDeliveryFactory(kind=KIND)
+    orphan = OutboundDeliveryFactory(kind="nobody.sends.this")
+
+    # When both are attempted
+    delivery_attempt(delivery_id=sent.pk)
+    delivery_attempt(delivery_id=orphan.pk)
+
+    # Then each attempt has its row, without an answer
+    [success] = attempt_rows(sent)
+    assert (success.succeeded, success.http_status, success.response_head, success.error) == (True, None, "", "")
+    [failure] = attempt_rows(orphan)
+    assert (failure.succeeded, failure.http_status) == (False, None)
+    assert "No handler is registered" in failure.error
+
+
+def test_an_attempt_row_is_written_in_the_transaction_that_records_the_deliverys_state(receiver, monkeypatch):
+    # Given an attempt whose result cannot be recorded on the delivery (the database fails meanwhile)
+    delivery = OutboundDeliveryFactory(kind=KIND)
+
+    def database_fails(*args, **kwargs):
+        raise DatabaseError("connection lost")
+
+    receiver.during = lambda sending: monkeypatch.setattr(OutboundDelivery, "save", database_fails)
+
+    # When it is attempted
+    with pytest.raises(DatabaseError):
+        delivery_attempt(delivery_id=delivery.pk)
+
+    # Then no attempt row is left behind without the delivery's state it belongs with
+    assert DeliveryAttempt.objects.count() == 0
+
+
+def test_a_deliverys_attempts_are_deleted_with_it(receiver):
+    delivery = OutboundDeliveryFactory(kind=KIND)
+    delivery_attempt(delivery_id=delivery.pk)
+    assert DeliveryAttempt.objects.filter(delivery=delivery).count() == 1
+
+    OutboundDelivery.objects.filter(pk=delivery.pk).delete()
+
+    assert DeliveryAttempt.objects.count() == 0
+
+
 # --- claims: one attempt at a time --------------------------------------------------------------------
 
 
@@ -400,9 +555,11 @@ def test_a_late_failure_does_not_undo_a_delivery_recorded_meanwhile(receiver):
     # When the failure is recorded
     result = delivery_attempt(delivery_id=delivery.pk)
 
-    # Then the row stays delivered
+    # Then the row stays delivered, and the failed attempt is kept all the same
     assert result.status == DeliveryStatus.DELIVERED
     assert result.last_error == ""
+    [row] = attempt_rows(delivery)
+    assert (row.number, row.succeeded, row.error) == (1, False, "read timed out")
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks held by another connection")

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import translation
 
-from chargers.paginators import LargeTablePaginator
+from backoffice.adminkit import LargeTablePaginator
 from chargers.vendor import ChargeStrategy
 from orders.admin import OrderAdmin
 from orders.models import CloseReason, Order, OrderSample, OrderStatus, Partner

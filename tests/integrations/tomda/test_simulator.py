@@ -699,7 +699,7 @@ def test_sim_charger_defaults():
 
 @pytest.mark.django_db
 def test_the_command_simulates_every_tomda_charger_in_the_database():
-    from integrations.management.commands.tomda_simulator import database_fleet
+    from integrations.tomda.management.commands.tomda_simulator import database_fleet
     from tests.chargers.factories import ChargerFactory, ConnectorFactory
     from tests.stations.factories import StationFactory
 
@@ -727,7 +727,7 @@ def test_the_command_simulates_every_tomda_charger_in_the_database():
 
 @pytest.mark.django_db
 def test_the_just_installed_charger_is_simulated_once_when_the_back_office_has_it_already():
-    from integrations.management.commands.tomda_simulator import database_fleet
+    from integrations.tomda.management.commands.tomda_simulator import database_fleet
     from tests.chargers.factories import ChargerFactory, ConnectorFactory
 
     ChargerFactory(serial="1012300001")

@@ -1,4 +1,5 @@
-"""The periodic Tomda tasks against the simulator: quiet sessions are asked about, lost settlements recovered."""
+"""The periodic Tomda tasks against the simulator: quiet sessions are asked about with Tomda's thresholds and
+Tomda's answers applied, lost settlements recovered, the token kept fresh."""
 
 import datetime as dt
 
@@ -33,8 +34,9 @@ def sim(settings):
 @pytest.fixture
 def connector():
     version = TariffVersionFactory()
-    charger = ChargerFactory(station=StationFactory(tariff_template=version.template), vendor=Vendor.TOMDA,
-                             serial=SERIAL)
+    charger = ChargerFactory(
+        station=StationFactory(tariff_template=version.template), vendor=Vendor.TOMDA, serial=SERIAL
+    )
     return ConnectorFactory(charger=charger, number=1)
 
 
@@ -77,9 +79,23 @@ def test_a_stopping_session_whose_settlement_never_came_is_settled_from_the_vend
     order.refresh_from_db()
     vendor = sim.sessions[order.order_no]
     assert order.status == OrderStatus.SETTLED
-    assert (order.energy_wh, order.close_reason, order.settled_from) == (vendor.energy_wh, CloseReason.OTHER,
-                                                                         "progress")
+    assert (order.energy_wh, order.close_reason, order.settled_from) == (
+        vendor.energy_wh,
+        CloseReason.OTHER,
+        "progress",
+    )
     assert order.total_fee_fen > 0
+
+
+def test_the_stuck_check_waits_for_tomdas_stuck_threshold_not_the_polls(sim, connector):
+    order = order_start(connector=connector)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.STOPPING)
+    quiet_for(order, 30)
+    calls = len(sim.calls)
+
+    assert tasks.sessions_stuck_check() == 0
+
+    assert len(sim.calls) == calls
 
 
 def test_a_quiet_session_the_vendor_ended_is_finished_by_the_poll_and_left_for_its_settlement(sim, connector):
@@ -98,8 +114,9 @@ def test_a_quiet_session_the_vendor_ended_is_finished_by_the_poll_and_left_for_i
 def test_a_start_tomda_never_heard_of_is_a_failed_start(sim, connector):
     from tests.orders.factories import OrderFactory
 
-    order = OrderFactory(connector=connector, status=OrderStatus.STARTING, ended_at=None, partner=None,
-                         partner_order_no="")
+    order = OrderFactory(
+        connector=connector, status=OrderStatus.STARTING, ended_at=None, partner=None, partner_order_no=""
+    )
     quiet_for(order, 6)
 
     tasks.sessions_poll()
@@ -112,8 +129,14 @@ def test_a_booking_tomda_never_heard_of_is_cancelled_not_asked_about_forever(sim
     from tests.orders.factories import OrderFactory
 
     # The reservation's answer never came, and Tomda has no such booking
-    order = OrderFactory(connector=connector, status=OrderStatus.BOOKED, started_at=None, ended_at=None,
-                         partner=None, partner_order_no="")
+    order = OrderFactory(
+        connector=connector,
+        status=OrderStatus.BOOKED,
+        started_at=None,
+        ended_at=None,
+        partner=None,
+        partner_order_no="",
+    )
     quiet_for(order, 6)
 
     tasks.sessions_poll()
@@ -152,8 +175,13 @@ def test_the_token_is_renewed_ahead_of_its_expiry(sim):
 
 def test_without_tomda_settings_the_tasks_do_nothing(settings, connector):
     settings.TOMDA_BASE_URL = ""
-    order = Order.objects.create(order_no="20261121100000000001", connector=connector, charger=connector.charger,
-                                 station=connector.charger.station, status=OrderStatus.CHARGING)
+    order = Order.objects.create(
+        order_no="20261121100000000001",
+        connector=connector,
+        charger=connector.charger,
+        station=connector.charger.station,
+        status=OrderStatus.CHARGING,
+    )
     quiet_for(order, 30)
 
     assert tasks.token_refresh() is False

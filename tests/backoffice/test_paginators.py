@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from backoffice.adminkit import LargeTablePaginator
 from chargers.models import ChargerEvent
-from chargers.paginators import LargeTablePaginator
 from tests.chargers.factories import ChargerEventFactory, ChargerFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 """The push settings are checked at start-up: Tomda's with the spec's formats, the senders' lists, and a deploy
 warning for pushes anyone may send."""
 
-from integrations.checks import tomda_settings_check
+from integrations.tomda.checks import tomda_settings_check
 
 
 def ids(settings):
@@ -31,7 +31,7 @@ def test_the_token_verifier_needs_a_token_and_a_custom_one_must_import(settings)
 
 
 def test_a_configured_tomda_whose_pushes_anyone_may_send_is_a_deploy_warning(settings):
-    from integrations.checks import tomda_push_open_check
+    from integrations.tomda.checks import tomda_push_open_check
 
     settings.TOMDA_BASE_URL = "https://sp.tom-da.com/Manage"
     settings.TOMDA_PUSH_VERIFIER, settings.TOMDA_PUSH_ALLOWED_IPS = "none", []

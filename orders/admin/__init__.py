@@ -1,34 +1,22 @@
-from dataclasses import dataclass
+"""The admin of partners, orders and their samples; commands on sessions and the start page are `sessions.py`."""
+
+from functools import partial
 from urllib.parse import urlencode
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
+from django.contrib import admin
 from django.urls import path, reverse
-from django.utils.functional import Promise
 from django.utils.html import format_html
-from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from chargers.admin import (
-    VENDOR_ACTION_LIMIT,
-    LargeTableAdminMixin,
-    ReadOnlyAdminMixin,
-    admin_link,
-    failure_text,
-    html_message,
-    too_many_selected,
-)
-from chargers.models import Connector
-from chargers.vendor import ChargeStrategy, VendorError, VendorUnavailable, charge_strategies_for
-from orders.forms import SessionReserveForm, SessionStartForm
-from orders.models import Order, OrderSample, OrderSettlement, OrderStatus, Partner
+from backoffice.adminkit import LargeTableAdminMixin, ReadOnlyAdminMixin, operation_run_selected
+from chargers.vendor import ChargeStrategy
+from orders.models import Order, OrderSample, OrderSettlement, Partner
 from orders.selectors import order_price_breakdown
-from orders.services import order_refresh, order_reservation_cancel, order_reserve, order_start, order_stop
 from tariffs.display import render_breakdown
 from tariffs.units import format_duration, format_fen, format_tenths, format_wh
+
+from .sessions import SESSION_OPERATIONS, session_operation_view, session_start_view
 
 
 @admin.register(Partner)
@@ -110,66 +98,6 @@ class OrderSettlementInline(SessionFiguresMixin, ReadOnlyAdminMixin, admin.Tabul
         return format_fen(obj.vendor_total_fen)
 
 
-# --- operators' commands on sessions ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SessionOperation:
-    """One command on an existing order: its service and what the operator is told."""
-
-    service: object
-    label: Promise
-    statuses: tuple  # the order statuses the command is offered for
-    done: Promise  # one order; %(order)s is a link, %(status)s its new status
-    done_count: Promise  # several orders; %(count)d
-    unavailable: Promise  # the vendor did not answer; %(order)s, %(error)s
-
-
-SESSION_OPERATIONS = {
-    "stop": SessionOperation(
-        service=order_stop,
-        label=_("Stop charging"),
-        statuses=(OrderStatus.STARTING, OrderStatus.CHARGING, OrderStatus.STOPPING),
-        done=_(
-            "Order %(order)s: the charger was asked to stop; the order is %(status)s until the vendor reports the end."
-        ),
-        done_count=ngettext_lazy(
-            "The vendor was asked to stop %(count)d session.",
-            "The vendor was asked to stop %(count)d sessions.",
-            "count",
-        ),
-        unavailable=_(
-            "Order %(order)s: the vendor did not answer, so whether the session stopped is unknown (%(error)s). "
-            "The system will ask the vendor."
-        ),
-    ),
-    "cancel_reservation": SessionOperation(
-        service=order_reservation_cancel,
-        label=_("Cancel reservation"),
-        statuses=(OrderStatus.BOOKED,),
-        done=_("Order %(order)s: the reservation is cancelled and the connector released."),
-        done_count=ngettext_lazy("%(count)d reservation cancelled.", "%(count)d reservations cancelled.", "count"),
-        unavailable=_(
-            "Order %(order)s: the vendor did not answer, so whether it released the connector is unknown "
-            "(%(error)s). The order stays booked."
-        ),
-    ),
-    "refresh": SessionOperation(
-        service=order_refresh,
-        label=_("Ask vendor for progress"),
-        # A booked session has no progress yet, and an ended one has been settled or cancelled.
-        statuses=(OrderStatus.STARTING, OrderStatus.CHARGING, OrderStatus.STOPPING, OrderStatus.FINISHED),
-        done=_("Order %(order)s, as the vendor tells: %(status)s."),
-        done_count=ngettext_lazy(
-            "%(count)d order brought up to date from its vendor.",
-            "%(count)d orders brought up to date from their vendors.",
-            "count",
-        ),
-        unavailable=_("Order %(order)s: the vendor did not answer (%(error)s); nothing changed. Try again later."),
-    ),
-}
-
-
 @admin.register(Order)
 class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = (
@@ -239,151 +167,38 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
 
     # --- commands on sessions: changelist actions, buttons on the order page, the start page ----------
 
-    def _operate(self, request, order, name):
-        """Run one command on one order; tell the operator what failed. The order, or None on failure."""
-        operation = SESSION_OPERATIONS[name]
-        link = admin_link(order, order.order_no)
-        if order.status not in operation.statuses:
-            text = html_message(
-                gettext("Order %(order)s is %(status)s: “%(operation)s” does not apply to it."),
-                order=link,
-                status=order.get_status_display(),
-                operation=operation.label,
-            )
-            self.message_user(request, text, messages.ERROR)
-            return None
-        try:
-            return operation.service(order=order)
-        except VendorUnavailable as error:
-            text = html_message(str(operation.unavailable), order=link, error=str(error))
-        except (ValidationError, VendorError) as error:
-            text = html_message(gettext("Order %(order)s: %(error)s"), order=link, error=failure_text(error))
-        self.message_user(request, text, messages.ERROR)
-        return None
-
-    def _operate_selected(self, request, queryset, name):
-        orders = list(queryset.select_related("charger", "connector")[: VENDOR_ACTION_LIMIT + 1])
-        if too_many_selected(self, request, orders):
-            return
-        done = sum(self._operate(request, order, name) is not None for order in orders)
-        if done:
-            self.message_user(request, SESSION_OPERATIONS[name].done_count % {"count": done}, messages.SUCCESS)
+    def _run_selected(self, request, queryset, name):
+        orders = queryset.select_related("charger", "connector")
+        operation_run_selected(self, request, orders, SESSION_OPERATIONS[name])
 
     @admin.action(description=_("Stop charging"), permissions=("operate_session",))
     def stop_charging(self, request, queryset):
-        self._operate_selected(request, queryset, "stop")
+        self._run_selected(request, queryset, "stop")
 
     @admin.action(description=_("Cancel reservation"), permissions=("operate_session",))
     def cancel_reservation(self, request, queryset):
-        self._operate_selected(request, queryset, "cancel_reservation")
+        self._run_selected(request, queryset, "cancel_reservation")
 
     @admin.action(description=_("Ask vendor for progress"), permissions=("operate_session",))
     def refresh_from_vendor(self, request, queryset):
-        self._operate_selected(request, queryset, "refresh")
+        self._run_selected(request, queryset, "refresh")
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("connector/<int:connector_pk>/start/", wrap(self.start_view), name="orders_order_start"),
-            path("<int:pk>/session/<str:name>/", wrap(self.session_view), name="orders_order_session"),
+            path("connector/<int:connector_pk>/start/", wrap(partial(session_start_view, self)),
+                 name="orders_order_start"),
+            path("<int:pk>/session/<str:name>/", wrap(partial(session_operation_view, self)),
+                 name="orders_order_session"),
             *super().get_urls(),
         ]
-
-    def session_view(self, request, pk, name):
-        """One command on one order, from the buttons of its page."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self.has_operate_session_permission(request):
-            raise PermissionDenied
-        if name not in SESSION_OPERATIONS:
-            raise Http404
-        order = get_object_or_404(Order.objects.select_related("charger", "connector"), pk=pk)
-        updated = self._operate(request, order, name)
-        if updated is not None:
-            self.message_user(
-                request,
-                html_message(
-                    str(SESSION_OPERATIONS[name].done),
-                    order=admin_link(updated, updated.order_no),
-                    status=updated.get_status_display(),
-                ),
-                messages.SUCCESS,
-            )
-        return redirect(reverse("admin:orders_order_change", args=[order.pk]))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         operations = []
         if obj is not None and self.has_operate_session_permission(request):
-            operations = [(name, op.label) for name, op in SESSION_OPERATIONS.items() if obj.status in op.statuses]
+            operations = [(name, op.title) for name, op in SESSION_OPERATIONS.items() if obj.status in op.statuses]
         context["session_operations"] = operations
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def start_view(self, request, connector_pk):
-        """Start or reserve a session on a connector, as a driver's app would."""
-        if not self.has_operate_session_permission(request):
-            raise PermissionDenied
-        connector = get_object_or_404(Connector.objects.select_related("charger__station"), pk=connector_pk)
-        posted = request.POST if request.method == "POST" else None
-        start_form = SessionStartForm(
-            posted if posted and "start" in posted else None,
-            prefix="start",
-            strategies=charge_strategies_for(connector.charger),
-        )
-        reserve_form = SessionReserveForm(posted if posted and "reserve" in posted else None, prefix="reserve")
-        if start_form.is_bound and start_form.is_valid():
-            data = start_form.cleaned_data
-            self._begin(
-                request,
-                order_start,
-                gettext("Order %(order)s was sent to %(connector)s. It shows charging once the charger reports; "
-                        "without news the system asks the vendor."),
-                connector=connector,
-                strategy=data["strategy"],
-                strategy_param=data["strategy_param"],
-                authorized_amount_fen=data["authorized_amount_fen"],
-                driver_id=data["driver_id"],
-            )
-            return redirect(request.path)
-        if reserve_form.is_bound and reserve_form.is_valid():
-            self._begin(
-                request,
-                order_reserve,
-                gettext("Order %(order)s reserves %(connector)s."),
-                connector=connector,
-                driver_id=reserve_form.cleaned_data["driver_id"],
-            )
-            return redirect(request.path)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": gettext("Start or reserve a session"),
-            "subtitle": str(connector),
-            "connector": connector,
-            "connector_opts": Connector._meta,
-            "start_form": start_form,
-            "reserve_form": reserve_form,
-            "recent_orders": Order.objects.filter(connector=connector).order_by("-created_at", "-id")[:10],
-        }
-        return TemplateResponse(request, "admin/orders/session_start.html", context)
-
-    def _begin(self, request, service, done, **kwargs):
-        connector = kwargs["connector"]
-        try:
-            order = service(**kwargs)
-        except ValidationError as error:
-            for text in error.messages:
-                self.message_user(request, text, messages.ERROR)
-        except VendorError as error:
-            # The order the vendor refused is kept (start failed or cancelled) and listed on the page.
-            self.message_user(
-                request, gettext("The vendor refused: %(error)s") % {"error": error}, messages.ERROR
-            )
-        else:
-            self.message_user(
-                request,
-                html_message(done, order=admin_link(order, order.order_no), connector=str(connector)),
-                messages.SUCCESS,
-            )
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)

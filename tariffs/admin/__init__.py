@@ -1,35 +1,33 @@
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+"""The admin of tariff templates and versions; their pages are `publish.py`, `preview.py` and `push.py`."""
+
+from functools import partial
+
+from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery
-from django.http import HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from chargers.admin import unknown_outcome_text
-from chargers.models import ChargerTariffPush, TariffPushResult
-from chargers.services import tariff_version_push
-from chargers.vendor import VendorError, VendorUnavailable
+from backoffice.adminkit import ReadOnlyAdminMixin
 from tariffs.comparison import tariff_changes
-from tariffs.display import render_breakdown, render_changes, render_tariff
-from tariffs.forms import PreviewForm, PublishForm, TariffDetailForm, TariffDetailFormSet, TariffTemplateForm
+from tariffs.display import render_changes, render_tariff
+from tariffs.forms import TariffDetailForm, TariffDetailFormSet, TariffTemplateForm
 from tariffs.models import TariffDetail, TariffTemplate, TariffVersion
-from tariffs.pricing import price_session
 from tariffs.selectors import (
     tariff_template_draft,
     tariff_version_in_force,
     tariff_version_in_force_subquery,
     tariff_version_latest,
-    tariff_versions_scheduled,
 )
-from tariffs.services import tariff_template_renumber, tariff_version_publish
+from tariffs.services import tariff_template_renumber
 from tariffs.units import format_duration, format_fen
-from tariffs.validation import tariff_problems
+
+from .preview import tariff_preview_view
+from .publish import tariff_publish_view
+from .push import tariff_version_push_view, tariff_version_pushes_context
 
 
 class TariffDetailInline(admin.TabularInline):
@@ -158,107 +156,13 @@ class TariffTemplateAdmin(admin.ModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("<int:pk>/publish/", wrap(self.publish_view), name="tariffs_tarifftemplate_publish"),
-            path("<int:pk>/preview/", wrap(self.preview_view), name="tariffs_tarifftemplate_preview"),
+            path("<int:pk>/publish/", wrap(partial(tariff_publish_view, self)), name="tariffs_tarifftemplate_publish"),
+            path("<int:pk>/preview/", wrap(partial(tariff_preview_view, self)), name="tariffs_tarifftemplate_preview"),
             *super().get_urls(),
         ]
 
-    def _context(self, request, template, title):
-        return {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": template,
-            "title": title,
-            "subtitle": str(template),
-        }
-
-    def publish_view(self, request, pk):
-        template = get_object_or_404(TariffTemplate, pk=pk)
-        if not request.user.has_perm("tariffs.add_tariffversion"):
-            raise PermissionDenied
-        draft = tariff_template_draft(template=template)
-        latest = tariff_version_latest(template=template)
-        form = PublishForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                version = tariff_version_publish(
-                    template=template,
-                    published_by=request.user,
-                    effective_from=form.cleaned_data["effective_from"],
-                    note=form.cleaned_data["note"],
-                )
-            except ValidationError as error:
-                for message in error.messages:
-                    form.add_error(None, message)
-            else:
-                self.message_user(
-                    request,
-                    gettext("Published %(version)s, in force from %(when)s.")
-                    % {
-                        "version": version,
-                        "when": timezone.localtime(version.effective_from).strftime("%Y-%m-%d %H:%M"),
-                    },
-                    messages.SUCCESS,
-                )
-                for later in tariff_versions_scheduled(template=template, at=version.effective_from):
-                    self.message_user(
-                        request,
-                        gettext("%(version)s is still scheduled for %(when)s and will replace this one then.")
-                        % {
-                            "version": later,
-                            "when": timezone.localtime(later.effective_from).strftime("%Y-%m-%d %H:%M"),
-                        },
-                        messages.WARNING,
-                    )
-                return redirect(reverse("admin:tariffs_tariffversion_change", args=[version.pk]))
-        context = {
-            **self._context(request, template, gettext("Publish a new version")),
-            "form": form,
-            "latest": latest,
-            "problems": tariff_problems(draft),
-            "changes": render_changes(tariff_changes(latest.tariff, draft)) if latest else None,
-            "tariff": render_tariff(draft),
-        }
-        return TemplateResponse(request, "admin/tariffs/publish.html", context)
-
-    def preview_view(self, request, pk):
-        template = get_object_or_404(TariffTemplate, pk=pk)
-        if not self.has_view_permission(request, template):
-            raise PermissionDenied
-        form = PreviewForm(request.GET or None, template=template)
-        breakdown = tariff = None
-        if form.is_bound and form.is_valid():
-            data = form.cleaned_data
-            if data["version"] == PreviewForm.DRAFT:
-                tariff = tariff_template_draft(template=template)
-            else:
-                tariff = get_object_or_404(TariffVersion, template=template, number=data["version"]).tariff
-            problems = tariff_problems(tariff)
-            if problems:
-                for problem in problems:
-                    form.add_error(None, problem.message)
-            else:
-                start, end = data["started_at"], data["ended_at"]
-                readings = [(start, 0), *data.get("readings", [(end, data.get("energy_wh") or 0)])]
-                try:
-                    breakdown = price_session(
-                        tariff,
-                        readings=readings,
-                        seconds=int((end - start).total_seconds()),
-                        peak_power_w=data.get("peak_power_w"),
-                    )
-                except ValueError as error:
-                    form.add_error("curve", str(error))
-        context = {
-            **self._context(request, template, gettext("Price preview")),
-            "form": form,
-            "breakdown": render_breakdown(breakdown, tariff) if breakdown else None,
-        }
-        return TemplateResponse(request, "admin/tariffs/preview.html", context)
-
-
 @admin.register(TariffVersion)
-class TariffVersionAdmin(admin.ModelAdmin):
+class TariffVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Published versions: read-only history; publishing happens on the template's page."""
 
     # The version page with the tariff push below it (extends admin/tariffs/tariffversion/change_form.html).
@@ -292,15 +196,6 @@ class TariffVersionAdmin(admin.ModelAdmin):
         "usage",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         now = timezone.now()
@@ -346,7 +241,7 @@ class TariffVersionAdmin(admin.ModelAdmin):
             extra_context = {
                 **(extra_context or {}),
                 **self._comparison(version, compare),
-                **self._pushes(request, version),
+                **tariff_version_pushes_context(request, version),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -355,69 +250,9 @@ class TariffVersionAdmin(admin.ModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("<int:pk>/push/", wrap(self.push_view), name="tariffs_tariffversion_push"),
+            path("<int:pk>/push/", wrap(partial(tariff_version_push_view, self)), name="tariffs_tariffversion_push"),
             *super().get_urls(),
         ]
-
-    @staticmethod
-    def _may_push(request):
-        # Sending a tariff is an act on the chargers, so it is the chargers' change permission.
-        return request.user.has_perm("chargers.change_charger")
-
-    def _pushes(self, request, version):
-        context = {"can_push": self._may_push(request), "in_force": version.in_force_id == version.pk}
-        if request.user.has_perm("chargers.view_chargertariffpush"):
-            latest = (
-                ChargerTariffPush.objects.filter(tariff_version=version, charger=OuterRef("charger"))
-                .order_by("-requested_at", "-id")
-                .values("pk")[:1]
-            )
-            pushes = list(
-                ChargerTariffPush.objects.filter(tariff_version=version, pk=Subquery(latest))
-                .select_related("charger__station")
-                .order_by("charger__station__code", "charger__serial")
-            )
-            context["acknowledgements"] = pushes
-            context["acknowledgement_counts"] = [
-                (label, sum(push.result == value for push in pushes))
-                for value, label in TariffPushResult.choices
-                if any(push.result == value for push in pushes)
-            ]
-        return context
-
-    def push_view(self, request, pk):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self._may_push(request):
-            raise PermissionDenied
-        version = get_object_or_404(self.get_queryset(request).select_related("template"), pk=pk)
-        back = reverse("admin:tariffs_tariffversion_change", args=[version.pk]) + "#charger-acknowledgements"
-        try:
-            pushes = tariff_version_push(version=version, by_name=request.user.get_username())
-        except ValidationError as error:
-            for text in error.messages:
-                self.message_user(request, text, messages.ERROR)
-        except VendorUnavailable as error:
-            self.message_user(request, unknown_outcome_text(error), messages.ERROR)
-        except VendorError as error:
-            self.message_user(
-                request,
-                gettext("A vendor refused %(version)s: %(error)s. The table below shows which chargers got it.")
-                % {"version": version, "error": error},
-                messages.ERROR,
-            )
-        else:
-            self.message_user(
-                request,
-                ngettext(
-                    "%(version)s sent to %(count)d charger; its answer appears below when it comes.",
-                    "%(version)s sent to %(count)d chargers; their answers appear below as they come.",
-                    len(pushes),
-                )
-                % {"version": version, "count": len(pushes)},
-                messages.SUCCESS,
-            )
-        return redirect(back)
 
     @staticmethod
     def _comparison(version, compare):

@@ -1,0 +1,1 @@
+"""The partner platform's 2017 pile-operator interface, which we serve: our data in its shapes."""

@@ -1,0 +1,1 @@
+"""Wanzhuang's charger cloud (its open API, wz-open): our data in its shapes."""

@@ -1,0 +1,91 @@
+"""Asking the vendor where a session stands, for the news that did not come by itself."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chargers.vendor import VendorError, VendorUnavailable, vendor_adapter_for
+from orders.models import CloseReason, Order, OrderStatus, SettlementSource
+
+from ._shared import locked, order_fail_start
+from .progress import Progress, order_progress_record
+from .settlement import Settlement, order_settle
+
+
+def _order_booking_closed(*, order: Order, vendor_status: str, now: datetime) -> Order:
+    """The vendor closed a booking that never charged (it expired, or the connector was taken away), or
+    has no such booking (the request never reached it)."""
+    with transaction.atomic():
+        order = locked(order)
+        if order.status != OrderStatus.BOOKED:
+            return order
+        order.status = OrderStatus.CANCELLED
+        order.vendor_status = vendor_status
+        order.close_reason_text = _("The vendor closed the booking before any charging.")
+        order.last_data_at = now
+        order.save(update_fields=["status", "vendor_status", "close_reason_text", "last_data_at", "updated_at"])
+        return order
+
+
+def order_refresh(*, order: Order, close_if_ended: bool = False, now: datetime | None = None) -> Order:
+    """Ask the vendor where a session stands and apply the answer.
+
+    The answer moves the session on (charging, finished) but never settles it: the vendor's settlement
+    carries the close type and the bill, and settles. Only the stuck-session check, for a session whose
+    settlement is long overdue, passes `close_if_ended` to close an ended session from the answer (reason
+    "other", the vendor's figures); the settlement, should it come after all, completes it. A start the
+    vendor never heard of is a failed start; a booking it closed without charging, or never heard of,
+    is cancelled.
+    """
+    now = now or timezone.now()
+    adapter = vendor_adapter_for(order.charger)
+    try:
+        state = adapter.session_query(
+            order_no=order.order_no, serial=order.charger.serial, connector_number=order.connector.number
+        )
+    except VendorUnavailable:
+        raise
+    except VendorError as exc:
+        if exc.code in adapter.unknown_session_codes and order.status == OrderStatus.STARTING:
+            order_fail_start(order=order, code=exc.code, message=exc.message)
+            order.refresh_from_db()
+            return order
+        if exc.code in adapter.unknown_session_codes and order.status == OrderStatus.BOOKED:
+            return _order_booking_closed(order=order, vendor_status="", now=now)
+        raise
+    never_charged = state.started_at is None or (state.energy_wh == 0 and state.charge_seconds == 0)
+    if order.status == OrderStatus.BOOKED and state.status == OrderStatus.FINISHED and never_charged:
+        return _order_booking_closed(order=order, vendor_status=state.vendor_status, now=now)
+    progress = Progress(
+        at=now,
+        status=state.status,
+        vendor_status=state.vendor_status,
+        energy_wh=state.energy_wh,
+        charge_seconds=state.charge_seconds,
+        park_seconds=state.park_seconds,
+        cost_fen=state.cost_fen,
+        started_at=state.started_at,
+        sample=False,
+    )
+    order = order_progress_record(order=order, progress=progress, now=now)
+    ended = state.status == OrderStatus.FINISHED and state.ended_at is not None and state.started_at is not None
+    if close_if_ended and ended:
+        order = order_settle(
+            order=order,
+            settlement=Settlement(
+                started_at=state.started_at,
+                ended_at=state.ended_at,
+                energy_wh=state.energy_wh,
+                charge_seconds=state.charge_seconds,
+                vendor_total_fen=state.cost_fen,
+                close_reason=CloseReason.OTHER,
+                vendor_close_code="",
+                close_reason_text=_("Closed from the vendor's progress answer; its settlement has not arrived."),
+                vendor_status=state.vendor_status,
+            ),
+            source=SettlementSource.PROGRESS,
+            now=now,
+        )
+    return order
