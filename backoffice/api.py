@@ -9,7 +9,9 @@ operator reads in the admin (`backoffice.errors.error_message`):
   detail saying what failed (whether to ask again is the interface's to document);
 - any other `DomainError` (a vendor's refusal, a tariff a vendor cannot express): 409, the same shape.
 
-A counterparty whose protocol has its own envelope (the partner interface) wraps these in it.
+A counterparty whose protocol has its own envelope (the partner interface) wraps these in it. Nothing
+is rolled back here: a service that refuses has already recorded what its refusal leaves behind (a
+start that failed, a tariff not sent), in transactions of its own.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -17,14 +19,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
-from rest_framework.views import set_rollback
 
 from backoffice.errors import DomainError, OutcomeUnknown, error_message
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError | DomainError):
-        set_rollback()  # as DRF does for its own errors, should requests be atomic
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             data = {("detail" if name == NON_FIELD_ERRORS else name): messages

@@ -39,6 +39,17 @@ class ParkingStatus(models.TextChoices):
     OCCUPIED = "occupied", _("Occupied")
 
 
+# How a vendor describes a device (its detail, its DEVICE_INFO); a report overwrites these fields.
+DEVICE_DESCRIPTION_FIELDS = (
+    "device_type_code",
+    "device_type_name",
+    "model",
+    "hardware_version",
+    "firmware_version",
+    "communication_type",
+)
+
+
 class Charger(models.Model):
     # Empty while the charger awaits a station: a vendor told us of it before an operator placed it.
     station = models.ForeignKey(

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chargers.models import (
+    DEVICE_DESCRIPTION_FIELDS,
     Charger,
     ChargerEvent,
     ChargerTariffPush,
@@ -89,14 +90,7 @@ def charger_device_update(*, charger: Charger, info: ChargerInfo, at: datetime |
         charger.vendor_status = info.vendor_status
         charger.last_seen_at = at or charger.last_seen_at
         fields = ["online", "status", "vendor_status", "last_seen_at", "updated_at"]
-        for name in (
-            "device_type_code",
-            "device_type_name",
-            "model",
-            "hardware_version",
-            "firmware_version",
-            "communication_type",
-        ):
+        for name in DEVICE_DESCRIPTION_FIELDS:
             value = getattr(info, name)
             if value:  # a vendor leaving a field out is not a vendor clearing it
                 setattr(charger, name, value)

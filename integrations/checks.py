@@ -17,6 +17,9 @@ def push_sender_settings_check(app_configs, **kwargs):
     errors = []
     names = ["TRUSTED_PROXIES", *sorted({p.allowed_ips_setting for p in protocols_registered().values()})]
     for setting in names:
+        if not hasattr(settings, setting):
+            errors.append(Error(f"{setting} is not set; an empty list allows any sender.", id="integrations.E002"))
+            continue
         try:
             networks_parse(getattr(settings, setting), setting=setting)
         except ImproperlyConfigured as exc:

@@ -73,6 +73,9 @@ class CounterpartyConfig(AppConfig):
         """Outbox handlers by delivery kind, for a counterparty we notify."""
         return {}
 
+    # JSON fields of its answers masked where the outbox keeps them (a token it echoes, a key).
+    redacted_fields: ClassVar[frozenset[str]] = frozenset()
+
     def prefix(self) -> str:
         return self.url_prefix or self.counterparty
 
@@ -93,7 +96,7 @@ class CounterpartyConfig(AppConfig):
         if protocol is not None:
             inbox_protocol_register(protocol)
         for kind, handler in self.delivery_handlers().items():
-            delivery_handler_register(kind, handler)
+            delivery_handler_register(kind, handler, redacted=self.redacted_fields)
         for check in self.startup_checks():
             checks.register(check.func, *check.tags, deploy=check.deploy)
 

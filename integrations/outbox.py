@@ -22,6 +22,9 @@ how long it took, the HTTP status and first characters of the answer, and the er
   `integrations.http.HttpClient` raises after an answer came), the row keeps its status and first
   characters too; a timeout or a connection failure has none.
 
+The fields its registration names `redacted` (a token, a key the other side echoes) are masked in the
+answer the row keeps, as the HTTP client masks them in the call log.
+
 Tunables: the module constants below are the defaults. A Django setting of the same name (a
 timedelta) overrides OUTBOX_HORIZON, OUTBOX_BACKOFF_BASE, OUTBOX_BACKOFF_CAP or OUTBOX_LEASE, read at
 call time.
@@ -42,6 +45,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_q.tasks import async_task
 
+from integrations.http import redact_json_text
 from integrations.models import Counterparty, DeliveryAttempt, DeliveryStatus, OutboundDelivery
 
 logger = logging.getLogger(__name__)
@@ -66,6 +70,8 @@ RESPONSE_HEAD_CHARS = DeliveryAttempt._meta.get_field("response_head").max_lengt
 # Returns nothing, or the answer it got (see the module's docstring).
 DeliveryHandler = Callable[[OutboundDelivery], object]
 _handlers: dict[str, DeliveryHandler] = {}
+# Per kind, the JSON field names whose values an answer kept with an attempt has masked (a token, a key).
+_redacted: dict[str, frozenset[str]] = {}
 
 
 def _setting(name: str):
@@ -75,21 +81,24 @@ def _setting(name: str):
 # --- the handler registry -----------------------------------------------------------------------------
 
 
-def delivery_handler_register(kind: str, handler: DeliveryHandler) -> None:
-    """Make `handler(delivery)` the sender of deliveries of `kind`; vendor packages call it in `ready()`.
+def delivery_handler_register(kind: str, handler: DeliveryHandler, *, redacted: frozenset[str] = frozenset()) -> None:
+    """Make `handler(delivery)` the sender of deliveries of `kind` (`CounterpartyConfig.ready` calls it).
 
     The handler sends the delivery and returns, the answer it got if it likes; any exception it
     raises is a failed attempt whose text becomes `last_error` (the module's docstring says what the
-    attempt's row keeps). Registering a kind again replaces its handler.
+    attempt's row keeps). `redacted` names the JSON fields of an answer whose values are masked in the
+    attempt's row, as the client's call log masks them. Registering a kind again replaces its handler.
     """
     if not kind:
         raise ValueError("A delivery handler needs a kind.")
     _handlers[kind] = handler
+    _redacted[kind] = frozenset(redacted)
 
 
 def delivery_handler_unregister(kind: str) -> None:
     """Forget the handler of `kind` (for tests and for a package that is switched off)."""
     _handlers.pop(kind, None)
+    _redacted.pop(kind, None)
 
 
 def delivery_handler_get(kind: str) -> DeliveryHandler | None:
@@ -179,13 +188,14 @@ def _error_text(error: Exception) -> str:
     return text[:ERROR_CHARS]
 
 
-def _answer_of(answer) -> tuple[int | None, str]:
-    """The HTTP status and first characters of a response-like answer; (None, "") for anything else."""
+def _answer_of(answer, *, redacted: frozenset[str]) -> tuple[int | None, str]:
+    """The HTTP status and first characters of a response-like answer, the `redacted` fields masked;
+    (None, "") for anything else."""
     status = getattr(answer, "status_code", None)
     if not isinstance(status, int):
         return None, ""
     text = getattr(answer, "text", "")
-    return status, (text if isinstance(text, str) else "")[:RESPONSE_HEAD_CHARS]
+    return status, redact_json_text(text if isinstance(text, str) else "", redacted)[:RESPONSE_HEAD_CHARS]
 
 
 def delivery_attempt(*, delivery_id: int) -> OutboundDelivery | None:
@@ -222,7 +232,7 @@ def delivery_attempt(*, delivery_id: int) -> OutboundDelivery | None:
         error = _error_text(exc)
         answer = getattr(exc, "response", None)
         logger.warning("Delivery %s (%s) attempt %d failed: %s", delivery.key, delivery.kind, number, error)
-    http_status, response_head = _answer_of(answer)
+    http_status, response_head = _answer_of(answer, redacted=_redacted.get(delivery.kind, frozenset()))
     attempt = DeliveryAttempt(
         delivery_id=delivery_id,
         number=number,

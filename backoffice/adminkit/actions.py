@@ -1,9 +1,11 @@
 """Operators' requests from the admin: one way to run a request over the selected rows and say how it went.
 
-Every admin action that asks a vendor (sync a charger, send a station, stop a session) or the domain
-(replay a push) does the same: refuse a selection too large for a click, run the service row by row,
-tell each refusal with a link to its row in the operator's words (`backoffice.errors.error_message`),
-and tell the count of what worked in one message. `Operation` says what differs.
+Every admin action that asks a vendor (sync a charger, send a station, stop a session) does the same:
+refuse a selection too large for a click, run the service row by row, tell each refusal with a link to
+its row in the operator's words (`backoffice.errors.error_message`), and tell the count of what worked
+in one message. `Operation` says what differs. An action on our own records that may cover thousands of
+rows (replaying pushes, retrying deliveries) hands a selection of more than a page to tasks instead
+(`selection_in_background`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from django.contrib import messages
 from django.utils.functional import Promise
 from django.utils.translation import gettext
-from django_q.tasks import async_task
+from django_q.tasks import async_chain
 
 from backoffice.errors import REFUSALS, error_message, unknown_outcome_message
 
@@ -82,16 +84,20 @@ def operation_run_selected(model_admin, request, rows, operation: Operation, *,
     return done
 
 
-# A selection larger than this goes to a task: the operator gets the page back at once, and each row's
+# A selection of more than a page goes to tasks: the operator gets the page back at once, and each row's
 # status says how it went. Beyond BACKGROUND_LIMIT a selection is refused: a filter narrows it better.
 BACKGROUND_LIMIT = 10_000
+# Rows per task: each task finishes well within the cluster's timeout (a replay takes tens of
+# milliseconds a row) and records its rows' history as it ends; the tasks run one after another.
+BACKGROUND_CHUNK = 250
 
 
 def selection_in_background(model_admin, request, queryset, *, task: str, queued: Promise,
                             limit: int | None = None) -> bool:
     """Hand a selection of more than a page (`list_per_page`) to the task `task(ids, user_id)`, in the
-    queryset's order; tell the operator with `queued` (a plural message with %(count)d). Returns whether
-    the selection was dealt with here (queued, or refused as too large), so the caller does nothing more."""
+    queryset's order: a chain of tasks of BACKGROUND_CHUNK rows, each started when the one before ends.
+    Tell the operator with `queued` (a plural message with %(count)d). Returns whether the selection was
+    dealt with here (queued, or refused as too large), so the caller does nothing more."""
     limit = BACKGROUND_LIMIT if limit is None else limit
     ids = list(queryset.values_list("pk", flat=True)[: limit + 1])
     if len(ids) <= model_admin.list_per_page:
@@ -103,6 +109,7 @@ def selection_in_background(model_admin, request, queryset, *, task: str, queued
             messages.ERROR,
         )
         return True
-    async_task(task, ids, request.user.pk)
+    async_chain([(task, (ids[start:start + BACKGROUND_CHUNK], request.user.pk))
+                 for start in range(0, len(ids), BACKGROUND_CHUNK)])
     model_admin.message_user(request, queued % {"count": len(ids)}, messages.SUCCESS)
     return True

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.adminkit import LargeTableAdminMixin, Operation, ReadOnlyAdminMixin, operation_run_selected
 from backoffice.errors import no_answer_message
-from chargers.models import Charger, ChargerEvent, Connector
+from chargers.models import DEVICE_DESCRIPTION_FIELDS, Charger, ChargerEvent, Connector
 from chargers.selectors import chargers_awaiting_station_count
 from chargers.services import charger_sync
 
@@ -18,12 +18,7 @@ from .imports import charger_import_view
 
 # What the vendor cloud reports about a device; a sync overwrites it, so people must not edit it.
 CHARGER_VENDOR_FIELDS = (
-    "device_type_code",
-    "device_type_name",
-    "model",
-    "hardware_version",
-    "firmware_version",
-    "communication_type",
+    *DEVICE_DESCRIPTION_FIELDS,
     "online",
     "status",
     "vendor_status",

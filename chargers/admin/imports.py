@@ -51,7 +51,8 @@ def charger_import_view(model_admin, request):
                 station=station, vendor=vendor, serials=form.cleaned_data["serials"]
             )
         except REFUSALS as error:
-            model_admin.message_user(request, error_message(error), messages.ERROR)
+            # Importing reads each charger from its vendor: an unanswered read changed nothing.
+            model_admin.message_user(request, error_message(error, unknown=no_answer_message), messages.ERROR)
         else:
             model_admin.message_user(
                 request,

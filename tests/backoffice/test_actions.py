@@ -338,7 +338,7 @@ def test_operation_run_gives_whether_it_was_done_and_the_services_result(model_a
 @pytest.fixture
 def queued(monkeypatch):
     calls = []
-    monkeypatch.setattr(actions_module, "async_task", lambda *args: calls.append(args))
+    monkeypatch.setattr(actions_module, "async_chain", lambda chain: calls.append(list(chain)))
     return calls
 
 
@@ -366,10 +366,26 @@ def test_a_selection_of_more_than_a_page_is_queued_in_its_order_for_the_user(mod
         model_admin, REQUEST, Station.objects.order_by("code"), task="x.task", queued=QUEUED
     )
 
-    # Then the task gets their ids in that order and the user's id, and the operator is told
+    # Then one chain of one task gets their ids in that order and the user's id, and the operator is told
     assert handled is True
-    assert queued == [("x.task", [rows[2].pk, rows[0].pk, rows[1].pk], 7)]
+    assert queued == [[("x.task", ([rows[2].pk, rows[0].pk, rows[1].pk], 7))]]
     assert model_admin.told == [(messages.SUCCESS, "3 stations will be sent later.")]
+
+
+@pytest.mark.django_db
+def test_a_large_selection_is_split_into_tasks_that_run_one_after_another_in_its_order(
+    model_admin, queued, monkeypatch
+):
+    # Given five stations and tasks of two rows each
+    monkeypatch.setattr(actions_module, "BACKGROUND_CHUNK", 2)
+    rows = [StationFactory(code=f"ST-{n}", tariff_template=None) for n in range(5)]
+
+    # When they are handed over
+    selection_in_background(model_admin, REQUEST, Station.objects.order_by("code"), task="x.task", queued=QUEUED)
+
+    # Then one chain holds three tasks, each with its slice of the ids in order
+    ids = [row.pk for row in rows]
+    assert queued == [[("x.task", (ids[0:2], 7)), ("x.task", (ids[2:4], 7)), ("x.task", (ids[4:5], 7))]]
 
 
 @pytest.mark.django_db

@@ -97,6 +97,29 @@ def test_a_charger_for_another_kind_of_station_is_refused_and_nothing_is_importe
     assert "1012300001" in message
 
 
+def test_an_import_whose_read_goes_unanswered_says_nothing_changed_not_that_sending_again_is_safe(
+    operator_client, tomda, monkeypatch
+):
+    # Given a vendor that lists its chargers, then does not answer when asked for one of them
+    from chargers.vendor import VendorUnavailable
+    from integrations.tomda.adapter import TomdaAdapter
+
+    def unanswered(self, *, serial):
+        raise VendorUnavailable("tomda charger_detail: read timed out", vendor="tomda")
+
+    monkeypatch.setattr(TomdaAdapter, "charger_detail", unanswered)
+    station = StationFactory(kind=VehicleKind.EBIKE, tariff_template=None)
+
+    # When the operator imports a charger
+    response = operator_client.post(f"{IMPORT}?vendor=tomda", {"serials": ["1012300002"], "station": station.pk})
+
+    # Then the operator reads that the vendor did not answer and to try later, and nothing was imported
+    assert shown_messages(response) == [
+        "The vendor did not answer (tomda charger_detail: read timed out). Try again later."
+    ]
+    assert not Charger.objects.exists()
+
+
 def test_a_charger_already_imported_cannot_be_posted_again(operator_client, tomda):
     existing = ChargerFactory(vendor=Vendor.TOMDA, serial="1012300001")
 

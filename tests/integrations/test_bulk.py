@@ -108,6 +108,28 @@ def test_replaying_more_than_a_page_runs_in_the_background_oldest_first_and_says
     assert logged(InboundMessage) == {row.pk: (operator, "Replayed.") for row in (oldest, middle, newest)}
 
 
+def test_a_large_replay_runs_as_tasks_one_after_another_each_recording_its_rows(
+    client, operator, partner_processor, monkeypatch
+):
+    # Given a page of one row, tasks of two rows, and five failed pushes selected
+    per_page(monkeypatch, InboundMessage, 1)
+    monkeypatch.setattr(actions_module, "BACKGROUND_CHUNK", 2)
+    rows = [failed_message(minute) for minute in range(5)]
+    client.force_login(operator)
+
+    # When an operator replays them
+    client.post(MESSAGES, {"action": "replay", "_selected_action": [row.pk for row in rows]}, follow=True)
+
+    # Then three tasks ran in turn over the selection, oldest first, and every push was applied and recorded
+    ids = [row.pk for row in rows]
+    tasks = Task.objects.filter(func=REPLAY_TASK).order_by("started")
+    assert sorted(task.args for task in tasks) == sorted([(ids[0:2], operator.pk), (ids[2:4], operator.pk),
+                                                          (ids[4:5], operator.pk)])
+    assert all(task.success for task in tasks)
+    assert partner_processor.seen == [row.body for row in rows]
+    assert logged(InboundMessage) == {row.pk: (operator, "Replayed.") for row in rows}
+
+
 def test_replaying_a_page_or_less_is_done_at_once_without_a_task(client, operator, partner_processor, monkeypatch):
     # Given a page of two rows and two failed pushes selected
     per_page(monkeypatch, InboundMessage, 2)

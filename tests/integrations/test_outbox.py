@@ -30,6 +30,7 @@ from integrations.outbox import (
     delivery_attempt,
     delivery_backoff,
     delivery_enqueue,
+    delivery_handler_get,
     delivery_handler_register,
     delivery_handler_unregister,
     delivery_retry,
@@ -410,6 +411,22 @@ def test_a_partner_that_fails_twice_then_takes_it_leaves_one_row_per_attempt_wit
     assert before <= third.started_at <= timezone.now()
     assert third.duration_ms >= 50
     assert len(partner.posts) == 3
+
+
+def test_the_fields_a_handler_names_secret_are_masked_in_the_answer_its_attempt_keeps(partner):
+    # Given the partner's handler registered with its answers' "token" field secret, and a partner that
+    # echoes a token in its answer
+    delivery_handler_register("test.http", delivery_handler_get("test.http"), redacted=frozenset({"token"}))
+    delivery = OutboundDeliveryFactory(kind="test.http")
+    partner.answer = '{"ret": 0, "token": "s3cr3t-token"}'
+
+    # When it is delivered
+    delivery_attempt(delivery_id=delivery.pk)
+
+    # Then the attempt keeps the answer with the token masked
+    [row] = attempt_rows(delivery)
+    assert row.succeeded and "s3cr3t-token" not in row.response_head
+    assert json.loads(row.response_head) == {"ret": 0, "token": "***"}
 
 
 def test_a_refusal_through_the_http_client_keeps_the_partners_status_and_answer(partner, partner_client):
