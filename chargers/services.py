@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice.errors import REFUSALS, OutcomeUnknown, error_message
 from chargers.models import (
     DEVICE_DESCRIPTION_FIELDS,
     Charger,
@@ -18,7 +19,7 @@ from chargers.models import (
     EventState,
     TariffPushResult,
 )
-from chargers.vendor import ChargerInfo, VendorError, VendorUnavailable, registry, vendor_adapter_for
+from chargers.vendor import ChargerInfo, registry, vendor_adapter_for
 from stations.models import Station
 from tariffs.models import VehicleKind
 from tariffs.selectors import tariff_version_in_force
@@ -350,10 +351,10 @@ def tariff_version_push(*, version, by_name: str = "", now: datetime | None = No
     for vendor in sorted({charger.vendor for charger in chargers}):
         try:
             registry.get(vendor).tariff_push(version=version)
-        except (VendorError, ValidationError) as exc:
-            message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+        except REFUSALS as exc:  # our rule, the vendor's answer, or a tariff the vendor cannot carry
+            message = error_message(exc, unknown=str)
             rows = ChargerTariffPush.objects.filter(pk__in=[p.pk for p in pushes if p.charger.vendor == vendor])
-            if isinstance(exc, VendorUnavailable):
+            if isinstance(exc, OutcomeUnknown):
                 # No answer: the chargers may have it all the same; they stay pending for their own word.
                 rows.update(error=message[:255])
             else:

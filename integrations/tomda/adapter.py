@@ -13,7 +13,6 @@ from chargers.services import charger_require_station
 from chargers.vendor import ChargerInfo, SessionState, StartCommand, VendorAdapter
 from integrations.http import BadResponse
 from stations.models import Station
-from tariffs.renderings import TariffRenderError
 from tariffs.selectors import tariff_version_in_force
 
 from . import mappers
@@ -83,7 +82,7 @@ class TomdaAdapter(VendorAdapter):
     def tariff_push(self, *, version, serials: Iterable[str] | None = None) -> None:
         """Tomda sends a template to the chargers of the stations it knows use it (§4.5.7 sycnCharger),
         so the stations are synced first with the template; named chargers get it one by one (§4.5.1 fee)."""
-        model = self._fee_model(version)
+        model = fee_model_for_version(version)
         if serials is not None:
             serials = list(serials)
             for charger in Charger.objects.filter(vendor=Vendor.TOMDA, serial__in=serials).order_by("serial"):
@@ -110,15 +109,8 @@ class TomdaAdapter(VendorAdapter):
                 _("Tomda needs a tariff with every station: give station %(station)s a published tariff template.")
                 % {"station": station}
             )
-        self._fee_model(version)  # refuse a tariff Tomda cannot carry before sending anything
+        fee_model_for_version(version)  # refuse a tariff Tomda cannot carry before sending anything
         self.client.station_sync(station_info=station_info(station, version=version))
-
-    @staticmethod
-    def _fee_model(version) -> dict:
-        try:
-            return fee_model_for_version(version)
-        except TariffRenderError as exc:
-            raise ValidationError(str(exc)) from exc
 
 
 def _read(mapper, data):

@@ -16,7 +16,7 @@ from orders.selectors import order_price_breakdown
 from tariffs.display import render_breakdown
 from tariffs.units import format_duration, format_fen, format_tenths, format_wh
 
-from .sessions import SESSION_OPERATIONS, session_operation_view, session_start_view
+from .sessions import SESSION_COMMANDS, session_operation_view, session_start_view
 
 
 @admin.register(Partner)
@@ -169,7 +169,7 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
 
     def _run_selected(self, request, queryset, name):
         orders = queryset.select_related("charger", "connector")
-        operation_run_selected(self, request, orders, SESSION_OPERATIONS[name])
+        operation_run_selected(self, request, orders, SESSION_COMMANDS[name].operation)
 
     @admin.action(description=_("Stop charging"), permissions=("operate_session",))
     def stop_charging(self, request, queryset):
@@ -196,7 +196,7 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         operations = []
         if obj is not None and self.has_operate_session_permission(request):
-            operations = [(name, op.title) for name, op in SESSION_OPERATIONS.items() if obj.status in op.statuses]
+            operations = [(name, cmd.title) for name, cmd in SESSION_COMMANDS.items() if obj.status in cmd.statuses]
         context["session_operations"] = operations
         return super().render_change_form(request, context, add, change, form_url, obj)
 

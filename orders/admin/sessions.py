@@ -1,6 +1,6 @@
 """Operators' commands on sessions: the changelist actions, the buttons of an order's page, the start page."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,33 +25,38 @@ def _order_label(order):
 
 
 @dataclass(frozen=True)
-class SessionOperation(Operation):
-    """A command on an existing order: the Operation, and where and how the order's page offers it."""
+class SessionCommand:
+    """A command on an existing order: how the admin runs it, and where the order's page offers it."""
 
-    title: Promise = ""  # the action's and the button's name
-    statuses: tuple = field(default=())  # the order statuses the command is offered for
-    done: Promise = ""  # one order, from its page; %(order)s is a link, %(status)s its new status
+    title: Promise  # the action's and the button's name
+    statuses: tuple  # the order statuses the command is offered for
+    done: Promise  # one order, from its page; %(order)s is a link, %(status)s its new status
+    operation: Operation
 
-    def __post_init__(self):
-        object.__setattr__(self, "label", _order_label)
-        object.__setattr__(self, "not_applicable", self._not_applicable)
 
-    def _not_applicable(self, order):
-        if order.status in self.statuses:
+def _command(*, service, title, statuses, done, done_count, unavailable) -> SessionCommand:
+    """A SessionCommand; `unavailable` (with %(error)s) says what an unanswered command means."""
+
+    def not_applicable(order):
+        if order.status in statuses:
             return None
         return gettext("it is %(status)s, and “%(operation)s” does not apply to it.") % {
             "status": order.get_status_display(),
-            "operation": self.title,
+            "operation": title,
         }
 
+    operation = Operation(
+        service=service,
+        done_count=done_count,
+        unknown=lambda error: str(unavailable) % {"error": error},
+        not_applicable=not_applicable,
+        label=_order_label,
+    )
+    return SessionCommand(title=title, statuses=statuses, done=done, operation=operation)
 
-def _unavailable(text):
-    """An `unknown` of an Operation: `text` with %(error)s, for a command the vendor did not answer."""
-    return lambda error: str(text) % {"error": error}
 
-
-SESSION_OPERATIONS = {
-    "stop": SessionOperation(
+SESSION_COMMANDS = {
+    "stop": _command(
         service=lambda order: order_stop(order=order),
         title=_("Stop charging"),
         statuses=(OrderStatus.STARTING, OrderStatus.CHARGING, OrderStatus.STOPPING),
@@ -63,23 +68,23 @@ SESSION_OPERATIONS = {
             "The vendor was asked to stop %(count)d sessions.",
             "count",
         ),
-        unknown=_unavailable(_(
+        unavailable=_(
             "the vendor did not answer, so whether the session stopped is unknown (%(error)s). "
             "The system will ask the vendor."
-        )),
+        ),
     ),
-    "cancel_reservation": SessionOperation(
+    "cancel_reservation": _command(
         service=lambda order: order_reservation_cancel(order=order),
         title=_("Cancel reservation"),
         statuses=(OrderStatus.BOOKED,),
         done=_("Order %(order)s: the reservation is cancelled and the connector released."),
         done_count=ngettext_lazy("%(count)d reservation cancelled.", "%(count)d reservations cancelled.", "count"),
-        unknown=_unavailable(_(
+        unavailable=_(
             "the vendor did not answer, so whether it released the connector is unknown (%(error)s). "
             "The order stays booked."
-        )),
+        ),
     ),
-    "refresh": SessionOperation(
+    "refresh": _command(
         service=lambda order: order_refresh(order=order),
         title=_("Ask vendor for progress"),
         # A booked session has no progress yet, and an ended one has been settled or cancelled.
@@ -90,7 +95,7 @@ SESSION_OPERATIONS = {
             "%(count)d orders brought up to date from their vendors.",
             "count",
         ),
-        unknown=_unavailable(_("the vendor did not answer (%(error)s); nothing changed. Try again later.")),
+        unavailable=_("the vendor did not answer (%(error)s); nothing changed. Try again later."),
     ),
 }
 
@@ -101,16 +106,16 @@ def session_operation_view(model_admin, request, pk, name):
         return HttpResponseNotAllowed(["POST"])
     if not model_admin.has_operate_session_permission(request):
         raise PermissionDenied
-    if name not in SESSION_OPERATIONS:
+    if name not in SESSION_COMMANDS:
         raise Http404
-    operation = SESSION_OPERATIONS[name]
+    command = SESSION_COMMANDS[name]
     order = get_object_or_404(Order.objects.select_related("charger", "connector"), pk=pk)
-    done, updated = operation_run(model_admin, request, order, operation)
+    done, updated = operation_run(model_admin, request, order, command.operation)
     if done:
         model_admin.message_user(
             request,
             html_message(
-                str(operation.done), order=admin_link(updated, updated.order_no), status=updated.get_status_display()
+                str(command.done), order=admin_link(updated, updated.order_no), status=updated.get_status_display()
             ),
             messages.SUCCESS,
         )

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from chargers.models import ChargerTariffPush, TariffPushResult, Vendor
 from integrations.tomda.simulator import SimCharger
+from tariffs.pricing import Period, Tariff
 from tests.chargers.factories import ChargerFactory
 from tests.helpers import get_counting_queries, tomda_cloud
 from tests.stations.factories import StationFactory
@@ -134,6 +135,32 @@ def test_the_vendors_refusal_marks_the_pushes_not_sent_and_shows_the_code(operat
     (message,) = shown_messages(response)
     assert "[2005] 汤姆达云：对接业务设置费率失败（错误码 2005）" in message
     assert response.content.decode().count('<tr class="push-failed">') == 2
+
+
+def test_a_tariff_the_vendor_cannot_carry_marks_the_pushes_not_sent_and_nothing_reaches_it(operator_client, tomda):
+    # Given the version in force of a template priced to a tenth of a fen (Tomda takes whole fen per kWh),
+    # used by two stations with a Tomda charger each
+    version = TariffVersionFactory(
+        template__external_id="TPL-TENTH",
+        number=1,
+        content=Tariff(kind="ev", periods=(Period(0, 1440, "plain", 6505, 4000),)).to_content(),
+    )
+    for code, serial in (("ST-A", "1012300001"), ("ST-B", "1012300003")):
+        ChargerFactory(station=StationFactory(code=code, tariff_template=version.template), vendor=Vendor.TOMDA,
+                       serial=serial)
+    calls_before = len(tomda.calls)
+
+    # When an operator sends it
+    response = operator_client.post(push_url(version), follow=True)
+
+    # Then every charger's push is recorded as not sent, with the reason the operator is shown, and Tomda got
+    # nothing
+    pushes = ChargerTariffPush.objects.filter(tariff_version=version)
+    assert pushes.count() == 2
+    assert set(pushes.values_list("result", flat=True)) == {TariffPushResult.FAILED}
+    (message,) = shown_messages(response)
+    assert all(push.error and push.error in message for push in pushes)
+    assert len(tomda.calls) == calls_before
 
 
 def test_a_template_no_charger_uses_is_refused_with_a_reason(operator_client, tomda, version):

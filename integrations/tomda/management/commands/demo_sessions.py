@@ -3,12 +3,12 @@
 import signal
 import time
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from backoffice.errors import REFUSALS, error_message
 from chargers.models import Connector, ConnectorStatus, Vendor
 from chargers.services import station_push
-from chargers.vendor import ChargeStrategy, VendorError, VendorUnavailable
+from chargers.vendor import ChargeStrategy, VendorUnavailable
 from orders.models import ACTIVE_STATUSES, Order
 from orders.services import order_start
 from stations.models import Station
@@ -70,7 +70,7 @@ class Command(BaseCommand):
                     strategy_param=240 if ebike else 0,
                     authorized_amount_fen=500 if ebike else 20_000,
                 )
-            except (VendorError, ValidationError) as exc:
-                self.stderr.write(f"{connector}: {exc}")
+            except REFUSALS as exc:
+                self.stderr.write(f"{connector}: {error_message(exc)}")
                 continue
             self.stdout.write(f"started {order.order_no} on {connector}")
