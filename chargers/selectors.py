@@ -10,6 +10,13 @@ def chargers_awaiting_station_count() -> int:
     return Charger.objects.filter(station__isnull=True).count()
 
 
+def charger_tariff_pushed(*, vendor: str, serial: str, template_external_id: str) -> bool:
+    """Whether any version of the template was ever sent to the charger (one indexed lookup)."""
+    return ChargerTariffPush.objects.filter(
+        charger__vendor=vendor, charger__serial=serial, tariff_version__template__external_id=template_external_id
+    ).exists()
+
+
 def tariff_version_pushes_latest(*, version) -> list[ChargerTariffPush]:
     """The latest push of `version` to each charger it was sent to, by station code and serial."""
     latest = (

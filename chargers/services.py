@@ -270,10 +270,7 @@ def charger_tariff_push_answer(*, charger: Charger, template_external_id: str, a
             .first()
         )
         if row is None:
-            raise ChargerTariffPush.DoesNotExist(
-                _("We never sent tariff template %(template)s to charger %(serial)s.")
-                % {"template": template_external_id, "serial": charger.serial}
-            )
+            raise ChargerTariffPush.DoesNotExist(f"no push of template {template_external_id!r} to {charger.serial}")
         if row.answered_at is not None and at < row.answered_at:
             return row
         row.result = TariffPushResult.ACCEPTED if accepted else TariffPushResult.REFUSED

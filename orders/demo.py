@@ -6,7 +6,7 @@ changes nothing that exists and only fills what is missing.
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -24,8 +24,9 @@ from chargers.models import (
     Vendor,
 )
 from chargers.vendor import ChargeStrategy
-from orders.models import CloseReason, Order, OrderSample, OrderStatus, Partner
+from orders.models import CloseReason, Order, OrderSample, OrderSettlement, OrderStatus, Partner, SettlementSource
 from orders.selectors import order_price_breakdown
+from orders.services import Settlement, order_settle
 from stations.models import Station, StationAccess, StationStatus
 from tariffs.models import TariffDetail, TariffTemplate, TimeInterval, VehicleKind
 from tariffs.selectors import tariff_version_in_force
@@ -238,6 +239,7 @@ def _session(rng, connector, day_start, slot, partners, template):
         strategy=ChargeStrategy.FULL if ev else ChargeStrategy.TIME,
         strategy_param=0 if ev else (minutes // 60 + 1) * 60,
         authorized_amount_fen=10_000 if ev else 500, status=OrderStatus.SETTLED, vendor_status="CLOSED",
+        settled_from=SettlementSource.VENDOR,
         started_at=start, ended_at=end, charge_seconds=minutes * 60, park_seconds=minutes * 60 + 300,
         energy_wh=energy, soc=soc if ev else None,
         plate=f"{rng.choice(PLATES)}{rng.randrange(10000, 99999)}D" if ev else "",
@@ -247,6 +249,7 @@ def _session(rng, connector, day_start, slot, partners, template):
     price = order_price_breakdown(order=order, samples=samples)
     order.electricity_fee_fen, order.service_fee_fen = price.electricity_fen, price.service_fen
     order.total_fee_fen = price.total_fen
+    order.price_lines = price.to_content()
     return order, samples
 
 
@@ -292,6 +295,23 @@ def _events(connectors):
     )
 
 
+def _conflict(connectors):
+    """The newest car session's vendor settles it a second time with other figures: a conflict for finance."""
+    order = (Order.objects.filter(charger__kind=VehicleKind.EV, connector__in=connectors)
+             .order_by("-started_at").first())
+    if order is None or order.settlements.exists():
+        return
+    first = Settlement(
+        started_at=order.started_at, ended_at=order.ended_at, energy_wh=order.energy_wh,
+        charge_seconds=order.charge_seconds, vendor_total_fen=order.total_fee_fen, close_reason=order.close_reason,
+        vendor_close_code="", close_reason_text="", vendor_status="CLOSED",
+    )
+    OrderSettlement.objects.create(order=order, source=SettlementSource.VENDOR, recorded_at=order.ended_at,
+                                   **asdict(first))
+    order_settle(order=order, settlement=replace(first, energy_wh=first.energy_wh + 1200,
+                                                 vendor_total_fen=first.vendor_total_fen + 126))
+
+
 @transaction.atomic
 def demo_seed(*, today: dt.date | None = None) -> dict:
     """Create the demo operator; returns how many orders this run added."""
@@ -303,4 +323,5 @@ def demo_seed(*, today: dt.date | None = None) -> dict:
     ]
     orders = _orders(connectors, partners, today)
     _events(connectors)
+    _conflict(connectors)
     return {"stations": len(STATIONS), "connectors": len(connectors), "orders_created": orders}

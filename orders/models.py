@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -51,6 +53,25 @@ class CloseReason(models.TextChoices):
 class SettlementSource(models.TextChoices):
     VENDOR = "vendor", _("Vendor's settlement")
     PROGRESS = "progress", _("Vendor's progress answer")
+
+
+class SampleExclusion(models.TextChoices):
+    """Why a reading is kept on the curve but left out of pricing: it contradicts the readings before it."""
+
+    ENERGY_DOWN = "energy_down", _("Energy below an earlier reading")
+    ENERGY_UP_BEFORE_LATER = "energy_above_later", _("Energy above a later reading")
+    SAME_TIME = "same_time", _("Same device time as another reading, other energy")
+    TOO_FAST = "too_fast", _("Energy rising faster than any charger gives")
+    AFTER_SETTLEMENT = "after_settlement", _("Arrived after settlement")
+
+
+class ConflictKind(models.TextChoices):
+    """What contradicted itself about an order; each is a difference in the day's reconciliation."""
+
+    READING_LEFT_OUT = "reading_left_out", _("Readings left out of pricing")
+    SETTLEMENT_DIFFERS = "settlement_differs", _("A second settlement differs from the first")
+    SETTLEMENT_TIMES = "settlement_times", _("The settlement does not end after it starts")
+    NOT_PRICED = "not_priced", _("Our price could not be computed")
 
 
 class Partner(models.Model):
@@ -143,6 +164,13 @@ class Order(models.Model):
         verbose_name=_("tariff version"),
         help_text=_("The tariff version in force when the session started; it prices the order."),
     )
+    price_lines = models.JSONField(
+        _("our price lines"),
+        null=True,
+        blank=True,
+        help_text=_("The pricing engine's breakdown stored at settlement, line by line; empty when it could not "
+                    "price the order."),
+    )
     last_data_at = models.DateTimeField(
         _("last vendor data"), null=True, blank=True, help_text=_("When the vendor last told us about the session.")
     )
@@ -208,6 +236,14 @@ class OrderSample(models.Model):
     energy_wh = models.PositiveIntegerField(_("cumulative energy (Wh)"), default=0)
     cost_fen = models.PositiveIntegerField(_("cumulative cost (fen)"), null=True, blank=True)
     soc = models.PositiveSmallIntegerField(_("SOC (%)"), null=True, blank=True)
+    left_out = models.CharField(
+        _("left out of pricing"),
+        max_length=24,
+        choices=SampleExclusion.choices,
+        blank=True,
+        db_default="",
+        help_text=_("Empty for a reading that prices the session; otherwise why it is kept but not priced."),
+    )
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
 
     class Meta:
@@ -243,6 +279,13 @@ class OrderSettlement(models.Model):
     vendor_close_code = models.CharField(_("vendor close code"), max_length=64, blank=True)
     close_reason_text = models.CharField(_("close reason text"), max_length=255, blank=True)
     vendor_status = models.CharField(_("vendor status"), max_length=32, blank=True)
+    applied = models.BooleanField(
+        _("applied"),
+        default=True,
+        db_default=True,
+        help_text=_("Whether it settled the order; a later settlement that differs from the applied one is kept "
+                    "beside it, not applied."),
+    )
     recorded_at = models.DateTimeField(_("recorded at"))
 
     class Meta:
@@ -252,3 +295,68 @@ class OrderSettlement(models.Model):
 
     def __str__(self):
         return f"{self.order_id} {self.get_source_display()}"
+
+
+class OrderConflict(models.Model):
+    """Something about an order that contradicts itself, kept with the figures on each side for finance."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="conflicts", verbose_name=_("order"))
+    kind = models.CharField(_("kind"), max_length=24, choices=ConflictKind.choices)
+    figures = models.JSONField(_("figures"), default=dict)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("order conflict")
+        verbose_name_plural = _("order conflicts")
+        ordering = ["-recorded_at", "-id"]
+        indexes = [
+            models.Index(fields=["-recorded_at", "-id"], name="conflict_recorded_idx"),
+            models.Index(fields=["kind", "-recorded_at"], name="conflict_kind_recorded_idx"),
+            models.Index(fields=["order", "kind"], name="conflict_order_kind_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} {self.get_kind_display()}"
+
+    @property
+    def detail(self) -> str:
+        """The conflict in words, in the reader's language, from its figures."""
+        figures = self.figures
+        if self.kind == ConflictKind.READING_LEFT_OUT:
+            return _("The reading of %(energy)s Wh at %(at)s contradicts the one of %(against)s Wh at "
+                     "%(against_at)s (%(reason)s); it is kept but left out of pricing.") % {
+                "energy": figures.get("energy_wh"), "at": _shown_time(figures.get("at")),
+                "against": figures.get("against_wh"), "against_at": _shown_time(figures.get("against_at")),
+                "reason": SampleExclusion(figures["reason"]).label if figures.get("reason") in SampleExclusion.values
+                else figures.get("reason"),
+            }
+        if self.kind == ConflictKind.SETTLEMENT_DIFFERS:
+            applied, other = figures.get("applied", {}), figures.get("other", {})
+            return _("Applied: %(applied)s. Not applied: %(other)s.") % {
+                "applied": _settlement_words(applied), "other": _settlement_words(other)
+            }
+        if self.kind == ConflictKind.SETTLEMENT_TIMES:
+            return _("The settlement runs from %(start)s to %(end)s; the order ends at its start.") % {
+                "start": _shown_time(figures.get("started_at")), "end": _shown_time(figures.get("ended_at"))
+            }
+        if figures.get("max_hours"):
+            return _("The session is longer than the %(hours)s hours the pricing engine prices "
+                     "(PRICING_MAX_SESSION_HOURS); it is settled on the vendor's figures.") % {
+                "hours": figures["max_hours"]
+            }
+        return _("The pricing engine refused the session: %(error)s") % {"error": figures.get("error", "")}
+
+
+def _shown_time(value) -> str:
+    if not value:
+        return "—"
+    return timezone.localtime(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _settlement_words(figures: dict) -> str:
+    total = figures.get("vendor_total_fen")
+    return _("%(energy)s Wh, %(seconds)s s, %(start)s to %(end)s, vendor's total %(total)s fen") % {
+        "energy": figures.get("energy_wh"), "seconds": figures.get("charge_seconds"),
+        "start": _shown_time(figures.get("started_at")), "end": _shown_time(figures.get("ended_at")),
+        "total": "—" if total is None else total,
+    }

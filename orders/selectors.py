@@ -4,43 +4,60 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from orders.models import Order, OrderSample
-from tariffs.pricing import Breakdown, Tariff, price_session
+from tariffs.pricing import Breakdown, SessionTooLong, Tariff, price_session
 
 
 def order_price_breakdown(*, order: Order, samples: Iterable[OrderSample] | None = None) -> Breakdown | None:
-    """Our price of `order`, computed by the pricing engine from its tariff version and its samples.
+    """Our price of `order`, computed by the pricing engine from its tariff version and its priced samples.
 
     Energy-priced tariffs take the samples' cumulative energy from the start (0 Wh) and, once the
-    session has ended, the order's final energy at its end; power tiers take the charging time and
-    the highest sampled power. None when the order has no tariff version or has not started.
-    Raises ValueError when the readings contradict themselves (energy going backwards).
+    session has ended, the order's final energy at its end (the samples outside the session or above its
+    final energy count for nothing); power tiers take the charging time and the highest sampled power.
+    Samples left out of pricing count for neither. None when the order has no tariff version or has not
+    started. Raises `SessionTooLong` (a ValueError) for a session longer than the engine prices.
     """
     if order.tariff_version_id is None or order.started_at is None:
         return None
     tariff: Tariff = order.tariff_version.tariff
     if samples is None:
-        samples = order.samples.order_by("device_time", "id").only("device_time", "energy_wh", "power_w")
+        samples = (order.samples.filter(left_out="").order_by("device_time", "id")
+                   .only("device_time", "energy_wh", "power_w"))
     samples = list(samples)
     if not tariff.by_energy:
         peak = max((sample.power_w or 0 for sample in samples), default=0)
         return price_session(tariff, seconds=order.charge_seconds, peak_power_w=peak)
-    readings = [(order.started_at, 0)]
-    readings += [(s.device_time, s.energy_wh) for s in samples if s.device_time >= order.started_at]
-    last_at, last_wh = readings[-1]
-    if order.ended_at is not None and order.ended_at >= last_at and order.energy_wh >= last_wh:
-        readings.append((order.ended_at, order.energy_wh))
+    start, end = order.started_at, order.ended_at
+    readings = [(start, 0)]
+    if end is None:
+        readings += [(s.device_time, s.energy_wh) for s in samples if s.device_time > start]
+    elif end > start:
+        # An ended session's curve is the vendor's: from 0 at its start to its final energy at its end, through
+        # the samples in between that lie below that energy (a sample above it or outside the session is a
+        # garbled reading, and one at the very start or end is the vendor's own point).
+        readings += [(s.device_time, s.energy_wh) for s in samples
+                     if start < s.device_time < end and s.energy_wh <= order.energy_wh]
+        readings.append((end, order.energy_wh))
     return price_session(tariff, readings=readings)
+
+
+def order_price_stored(*, order: Order) -> Breakdown | None:
+    """The breakdown the order was settled at, as stored with it; None before settlement or unpriced."""
+    return None if order.price_lines is None else Breakdown.from_content(order.price_lines)
 
 
 def order_balance_remaining(*, order: Order) -> int | None:
     """What the driver may still spend on this session, in fen: the authorised amount less our price so far.
 
     Never negative: at 0 the vendor stops the session. None when the session has no authorised amount
-    (no limit); each vendor says that in its own way.
+    (no limit); each vendor says that in its own way. A session the pricing engine refuses (longer than
+    it prices) has nothing left: it is stopped rather than left to run unpriced.
     """
     if order.authorized_amount_fen is None:
         return None
-    breakdown = order_price_breakdown(order=order)
+    try:
+        breakdown = order_price_breakdown(order=order)
+    except SessionTooLong:
+        return 0
     spent = breakdown.total_fen if breakdown is not None else 0
     return max(0, order.authorized_amount_fen - spent)
 

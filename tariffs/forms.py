@@ -1,9 +1,11 @@
 """Admin forms for tariffs: operators type times as HH:MM and money as yuan; the database keeps integers."""
 
+import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +16,13 @@ from tariffs.units import format_minute_of_day, format_scaled
 from tariffs.validation import PERIODS, tariff_problems
 
 _TIME = re.compile(r"^\s*(\d{1,2})[:：](\d{2})\s*$")
+# The largest count of units a field reads, a 64-bit integer's (the model's own range is checked after): more
+# is a typing mistake, and a number of thousands of digits would not even print (Python writes an int of at
+# most 4,300 digits).
+SCALED_MAX = 2**63 - 1
+# The years a price preview takes: a time outside them is a typing mistake, and one in year 1 or 9999 has no
+# whole Beijing day around it to price (the same years the integrations take from counterparties).
+PREVIEW_YEARS = range(2000, 2100)
 
 
 class MinuteOfDayField(forms.CharField):
@@ -60,13 +69,15 @@ class ScaledIntegerField(forms.CharField):
             raise ValidationError(_("Enter a number, e.g. 0.6500."), code="invalid") from None
         if not amount.is_finite():
             raise ValidationError(_("Enter a number, e.g. 0.6500."), code="invalid")
+        if amount < 0:
+            raise ValidationError(_("Enter zero or more."), code="negative")
+        if amount > Decimal(SCALED_MAX).scaleb(-self.places):
+            raise ValidationError(_("Enter a smaller number."), code="too_large")
         scaled = amount.scaleb(self.places)
         if scaled != scaled.to_integral_value():
             raise ValidationError(
                 _("Use at most %(places)s decimal places.") % {"places": self.places}, code="precision"
             )
-        if scaled < 0:
-            raise ValidationError(_("Enter zero or more."), code="negative")
         return int(scaled)
 
 
@@ -189,15 +200,34 @@ class PublishForm(forms.Form):
     note = forms.CharField(label=_("note"), max_length=255, required=False, help_text=_("What changed and why."))
 
 
+def _in_preview_years(moment):
+    if moment.year not in PREVIEW_YEARS:
+        raise ValidationError(
+            _("Enter a time in the years %(first)s to %(last)s."),
+            code="year",
+            params={"first": PREVIEW_YEARS.start, "last": PREVIEW_YEARS.stop - 1},
+        )
+
+
 class PreviewForm(forms.Form):
+    """A session to price: its start and end, and its energy or its curve of readings.
+
+    It is refused when it lasts longer than the pricing engine prices (`PRICING_MAX_SESSION_HOURS`): the
+    engine refuses it too, and a preview of years of periods would take minutes.
+    """
+
     DRAFT = "draft"
 
     version = forms.ChoiceField(label=_("tariff"))
     started_at = forms.DateTimeField(
-        label=_("start"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        label=_("start"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        validators=[_in_preview_years],
     )
     ended_at = forms.DateTimeField(
-        label=_("end"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        label=_("end"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        validators=[_in_preview_years],
     )
     energy_wh = ScaledIntegerField(
         places=3, label=_("energy (kWh)"), required=False, help_text=_("Charged evenly from start to end.")
@@ -225,8 +255,15 @@ class PreviewForm(forms.Form):
     def clean(self):
         data = super().clean()
         start, end = data.get("started_at"), data.get("ended_at")
+        longest = dt.timedelta(hours=settings.PRICING_MAX_SESSION_HOURS)
         if start and end and end < start:
             self.add_error("ended_at", _("The end must not be before the start."))
+        elif start and end and end - start > longest:
+            self.add_error(
+                "ended_at",
+                _("A session lasts at most %(hours)s hours; the preview prices no longer one.")
+                % {"hours": settings.PRICING_MAX_SESSION_HOURS},
+            )
         if "peak_power_w" in self.fields:
             if data.get("peak_power_w") is None:
                 self.add_error("peak_power_w", _("A power-tier tariff needs the session's peak power."))
@@ -245,10 +282,24 @@ class PreviewForm(forms.Form):
                     _("Line %(line)s: write a time and a kWh reading, e.g. 2026-11-21 22:10, 1.25.") % {"line": number},
                 )
                 return data
+            if at.year not in PREVIEW_YEARS:
+                self.add_error(
+                    "curve",
+                    _("Line %(line)s: enter a time in the years %(first)s to %(last)s.")
+                    % {"line": number, "first": PREVIEW_YEARS.start, "last": PREVIEW_YEARS.stop - 1},
+                )
+                return data
+            if start and abs(at - start) > longest:
+                self.add_error(
+                    "curve",
+                    _("Line %(line)s: the reading is more than %(hours)s hours from the start; a session lasts "
+                      "at most that long.") % {"line": number, "hours": settings.PRICING_MAX_SESSION_HOURS},
+                )
+                return data
             readings.append((at, wh))
         if readings:
             data["readings"] = readings
-        elif data.get("energy_wh") is None:
+        elif data.get("energy_wh") is None and "energy_wh" not in self.errors:
             self.add_error("energy_wh", _("Enter the energy, or a curve."))
         return data
 

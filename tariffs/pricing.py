@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from itertools import islice
@@ -214,6 +214,21 @@ class Line:
 class Breakdown:
     lines: tuple[Line, ...] = field(default_factory=tuple)
 
+    def to_content(self) -> list[dict]:
+        """The lines as JSON, as an order stores the price it was settled at."""
+        return [
+            {name: value.isoformat() if isinstance(value, datetime) else value
+             for name, value in asdict(line).items()}
+            for line in self.lines
+        ]
+
+    @classmethod
+    def from_content(cls, content: list[dict]) -> Breakdown:
+        return cls(tuple(
+            Line(**{**line, "start": _from_iso(line.get("start")), "end": _from_iso(line.get("end"))})
+            for line in content
+        ))
+
     @property
     def energy_wh(self) -> int:
         return sum(line.energy_wh for line in self.lines)
@@ -235,7 +250,26 @@ class Breakdown:
         return self.electricity_fen + self.service_fen
 
 
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
 # --- the engine -------------------------------------------------------------------------------------
+
+
+class SessionTooLong(ValueError):
+    """A session longer than the engine prices (`PRICING_MAX_SESSION_HOURS`): a garbled clock, not a price."""
+
+    def __init__(self, max_hours: int):
+        super().__init__(f"the session is longer than {max_hours} hours (PRICING_MAX_SESSION_HOURS)")
+        self.max_hours = max_hours
+
+
+def max_session_hours() -> int:
+    """The longest session the engine prices, in hours: the setting `PRICING_MAX_SESSION_HOURS`."""
+    from django.conf import settings
+
+    return settings.PRICING_MAX_SESSION_HOURS
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -290,6 +324,9 @@ def price_by_energy(
         return Breakdown()
     periods = tariff.periods
     first_us, last_us = _microseconds(instants[0]), _microseconds(instants[-1])
+    hours = max_session_hours()
+    if last_us - first_us > hours * 3600 * _US_PER_SECOND:
+        raise SessionTooLong(hours)
     start_at = instants[0].astimezone(zone)
     end_at = instants[-1].astimezone(zone)
 
@@ -388,6 +425,9 @@ def price_by_power(tariff: Tariff, *, seconds: int, peak_power_w: int) -> Breakd
         raise ValueError("this tariff has no power tiers; price it by energy")
     if seconds < 0:
         raise ValueError("the charging duration must not be negative")
+    hours = max_session_hours()
+    if seconds > hours * 3600:
+        raise SessionTooLong(hours)
     if peak_power_w < 0:
         raise ValueError("the peak power must not be negative")
     row = len(tiers) - 1

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from tests.chargers.factories import ChargerEventFactory, ChargerFactory, ConnectorFactory
 from tests.integrations.factories import ApiCallLogFactory, InboundMessageFactory, OutboundDeliveryFactory
-from tests.orders.factories import OrderFactory, OrderSampleFactory, PartnerFactory
+from tests.orders.factories import OrderConflictFactory, OrderFactory, OrderSampleFactory, PartnerFactory
 from tests.stations.factories import StationFactory
 from tests.tariffs.factories import TariffTemplateFactory, TariffVersionFactory
 
@@ -29,6 +29,7 @@ FACTORIES = {
     "orders.partner": PartnerFactory,
     "orders.order": OrderFactory,
     "orders.ordersample": OrderSampleFactory,
+    "orders.orderconflict": OrderConflictFactory,
     "integrations.apicalllog": ApiCallLogFactory,
     "integrations.inboundmessage": InboundMessageFactory,
     "integrations.outbounddelivery": OutboundDeliveryFactory,
@@ -51,6 +52,7 @@ EXPECTED = {
         "orders.partner": ALL,
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
+        "orders.orderconflict": VIEW,
         # Replay and retry need the change permission; a row's page stays read-only all the same.
         "integrations.apicalllog": VIEW,
         "integrations.inboundmessage": VIEW,
@@ -66,6 +68,7 @@ EXPECTED = {
         "orders.partner": NONE,
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
+        "orders.orderconflict": VIEW,
         "integrations.apicalllog": VIEW,
         "integrations.inboundmessage": VIEW,
         "integrations.outbounddelivery": VIEW,
@@ -80,6 +83,7 @@ EXPECTED = {
         "orders.partner": VIEW,
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
+        "orders.orderconflict": VIEW,
         "integrations.apicalllog": NONE,
         "integrations.inboundmessage": NONE,
         "integrations.outbounddelivery": NONE,
@@ -178,19 +182,19 @@ def test_operator_index_lists_exactly_what_operators_may_see(client, operator):
         "tariffs": {"TariffTemplate": FULL, "TariffVersion": VIEW_ONLY},
         "stations": {"Station": FULL},
         "chargers": {"Charger": FULL, "Connector": FULL, "ChargerEvent": VIEW_ONLY},
-        "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY},
+        "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY, "OrderConflict": VIEW_ONLY},
         "integrations": {"ApiCallLog": VIEW_ONLY, "InboundMessage": ACT_ON, "OutboundDelivery": ACT_ON},
     }
 
 
-def test_finance_index_lists_orders_samples_partners_and_tariff_versions_only(client, finance):
+def test_finance_index_lists_orders_samples_conflicts_partners_and_tariff_versions_only(client, finance):
     client.force_login(finance)
 
     response = client.get(reverse("admin:index"))
 
     assert models_on_index(response) == {
         "tariffs": {"TariffVersion": VIEW_ONLY},
-        "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY, "Partner": VIEW_ONLY},
+        "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY, "OrderConflict": VIEW_ONLY, "Partner": VIEW_ONLY},
     }
 
 

@@ -2,7 +2,9 @@
 
 - `tables`: read-only admins of vendor-written rows, lists that stay fast on tables of millions of rows;
 - `display`: links in translated messages, times to the second, bodies shown readably;
-- `actions`: running an operator's request over the selected rows, with one message per outcome.
+- `actions`: running an operator's request over the selected rows, with one message per outcome;
+- `parameters`: bad parameters in an admin address answered with a message or an empty result, never a
+  server error, on every ModelAdmin of the site (`GuardedAdminSite`, the default admin site).
 """
 
 from .actions import (
@@ -16,6 +18,7 @@ from .actions import (
 )
 from .display import admin_link, html_message, listed, local_time, pre, pretty_json, pretty_text, short_error
 from .paginators import LargeTablePaginator
+from .parameters import GuardedAdminSite, GuardedParametersAdminMixin
 from .tables import (
     LargeTableAdminMixin,
     ReadOnlyAdminMixin,
@@ -27,6 +30,8 @@ from .tables import (
 __all__ = [
     "BACKGROUND_LIMIT",
     "VENDOR_ACTION_LIMIT",
+    "GuardedAdminSite",
+    "GuardedParametersAdminMixin",
     "LargeTableAdminMixin",
     "LargeTablePaginator",
     "Operation",

@@ -21,7 +21,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, its default site answering bad parameters in any admin address without a 500.
+    "backoffice.apps.BackofficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -144,6 +145,15 @@ LOGGING = {
 # The receiver stores each push with a prepared statement on PostgreSQL; turn it off behind a connection
 # pooler that cannot keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
 INBOX_PREPARED_INSERT = env.bool("INBOX_PREPARED_INSERT", default=True)
+
+# The window around our clock a counterparty's times must fall in: a time further ahead or back is a
+# garbled clock, refused at the edge with the field named (a charger that was offline for weeks may send
+# its sessions late, so the window reaches back further than ahead).
+INBOX_TIME_AHEAD_HOURS = env.int("INBOX_TIME_AHEAD_HOURS", default=24)
+INBOX_TIME_BEHIND_DAYS = env.int("INBOX_TIME_BEHIND_DAYS", default=93)
+# No session is priced that lasts longer than this: the pricing engine refuses it (and the admin's price
+# preview with it) instead of spreading its energy over years of periods.
+PRICING_MAX_SESSION_HOURS = env.int("PRICING_MAX_SESSION_HOURS", default=168)
 
 # Load balancers (addresses or CIDR ranges) whose X-Forwarded-For names the real sender of a push;
 # from any other peer the header is ignored, since anyone can write it.

@@ -6,7 +6,7 @@
 
 from .known import Known, known_clear_all
 from .protocol import InboundRejected, InboxProtocol, Parsed, inbox_protocol, inbox_protocol_register
-from .receiver import inbound_receive
+from .receiver import inbound_method_refused, inbound_receive
 from .worker import (
     BATCH_SIZE,
     MAX_AUTOMATIC_ATTEMPTS,
@@ -28,6 +28,7 @@ __all__ = [
     "Known",
     "Parsed",
     "Replayed",
+    "inbound_method_refused",
     "inbound_receive",
     "inbound_replay",
     "inbound_retry_failed",

@@ -225,6 +225,15 @@ def inbound_receive(*, protocol: InboxProtocol, request) -> tuple[dict, int]:
         return protocol.reply_unstored()
 
 
+def inbound_method_refused(*, protocol: InboxProtocol, method: str) -> tuple[dict, int]:
+    """(reply, 405) in the counterparty's envelope for a request that is not a push (GET, OPTIONS, ...)."""
+    refusal = InboundRejected(
+        _("%(method)s is not a push: send pushes with POST.") % {"method": clean_text(method)[:16]},
+        reason=RejectReason.MALFORMED,
+    )
+    return protocol.reply_refused(refusal)[0], 405
+
+
 def _column(value: str, length: int) -> str:
     """A text as a column of `length` takes it: escaped first, so that the escapes fit too."""
     return clean_text(value)[:length]

@@ -20,30 +20,9 @@ from .known import Known
 from .protocol import InboundRejected
 
 
-def unknown_charger(serial: str) -> InboundRejected:
-    return InboundRejected(
-        _(
-            "Charger %(serial)s is not in our back office; import it into a station "
-            "(Chargers → Import chargers from the vendor) and the next push will be accepted."
-        )
-        % {"serial": serial},
-        reason=RejectReason.UNKNOWN_CHARGER,
-    )
-
-
-def unknown_connector(serial: str, number: int) -> InboundRejected:
-    return InboundRejected(
-        _("Charger %(serial)s has no connector %(number)s in our back office.") % {"serial": serial, "number": number},
-        reason=RejectReason.UNKNOWN_CONNECTOR,
-    )
-
-
-def unknown_order(order_no: str, serial: str | None) -> InboundRejected:
-    where = _(" on charger %(serial)s") % {"serial": serial} if serial is not None else ""
-    return InboundRejected(
-        _("Order %(order)s%(where)s is not one of ours.") % {"order": order_no, "where": where},
-        reason=RejectReason.UNKNOWN_ORDER,
-    )
+def named(field: str, message: str) -> str:
+    """`message` led by the counterparty's name of the field at fault, when there is one."""
+    return _("%(field)s: %(message)s") % {"field": field, "message": message} if field else message
 
 
 class References:
@@ -52,29 +31,61 @@ class References:
     `describing_kind` is the kind of push in which a charger describes itself: a charger we lack that
     has such a push waiting for the worker is about to exist (the worker creates it, awaiting a
     station, before it applies anything received later), so news about it is accepted meanwhile.
+    `charger_field`, `connector_field` and `order_field` are the counterparty's names of the fields that
+    carry a charger's serial, a connector's number and our order number: each refusal leads with one.
     """
 
-    def __init__(self, vendor: str, *, describing_kind: str = ""):
+    def __init__(self, vendor: str, *, describing_kind: str = "", charger_field: str = "",
+                 connector_field: str = "", order_field: str = ""):
         self.vendor = vendor
         self.describing_kind = describing_kind
+        self.charger_field = charger_field
+        self.connector_field = connector_field
+        self.order_field = order_field
         self._connectors = Known(ttl=300)  # serial → connector numbers
         self._orders = Known(ttl=300)  # order number → charger serial
         # Order numbers that are not ours (another platform's session on a charger we share). Ours exist
         # before the charger hears of them, so none of ours is ever in here.
         self._foreign_orders = Known(ttl=60)
 
+    # --- refusals, naming the counterparty's field ------------------------------------------------------------
+
+    def unknown_charger(self, serial: str) -> InboundRejected:
+        return InboundRejected(
+            named(self.charger_field, _(
+                "Charger %(serial)s is not in our back office; import it into a station "
+                "(Chargers → Import chargers from the vendor) and the next push will be accepted."
+            ) % {"serial": serial}),
+            reason=RejectReason.UNKNOWN_CHARGER,
+        )
+
+    def unknown_connector(self, serial: str, number: int) -> InboundRejected:
+        return InboundRejected(
+            named(self.connector_field, _("Charger %(serial)s has no connector %(number)s in our back office.")
+                  % {"serial": serial, "number": number}),
+            reason=RejectReason.UNKNOWN_CONNECTOR,
+        )
+
+    def unknown_order(self, order_no: str, serial: str | None) -> InboundRejected:
+        where = _(" on charger %(serial)s") % {"serial": serial} if serial is not None else ""
+        return InboundRejected(
+            named(self.order_field, _("Order %(order)s%(where)s is not one of ours.")
+                  % {"order": order_no, "where": where}),
+            reason=RejectReason.UNKNOWN_ORDER,
+        )
+
     # --- the worker's lookups: the database, every time ----------------------------------------------------
 
     def charger(self, serial: str) -> Charger:
         charger = Charger.objects.filter(vendor=self.vendor, serial=serial).select_related("station").first()
         if charger is None:
-            raise unknown_charger(serial)
+            raise self.unknown_charger(serial)
         return charger
 
     def connector(self, charger: Charger, number: int) -> Connector:
         connector = Connector.objects.filter(charger=charger, number=number).first()
         if connector is None:
-            raise unknown_connector(charger.serial, number)
+            raise self.unknown_connector(charger.serial, number)
         return connector
 
     def order(self, order_no: str, *, charger: Charger | None = None) -> Order:
@@ -84,7 +95,7 @@ class References:
             .first()
         )
         if order is None or (charger is not None and order.charger_id != charger.pk):
-            raise unknown_order(order_no, charger.serial if charger is not None else None)
+            raise self.unknown_order(order_no, charger.serial if charger is not None else None)
         return order
 
     # --- the receiver's checks: memos first ----------------------------------------------------------------
@@ -110,21 +121,21 @@ class References:
         if known is None:
             if self._described_not_yet_applied(serial):
                 return  # its connectors are checked when the worker applies the push
-            raise unknown_charger(serial)
+            raise self.unknown_charger(serial)
         missing = [number for number in numbers if number not in known]
         if missing:
             self._connectors.forget(serial)  # a connector may have been added since: ask again
             known = self._connector_numbers(serial) or frozenset()
             for number in missing:
                 if number not in known:
-                    raise unknown_connector(serial, number)
+                    raise self.unknown_connector(serial, number)
 
     def check_order(self, order_no: str, serial: str | None) -> None:
         """Refuse a push about an order that is not ours, or not on the charger `serial` (when given)."""
         owner = self._orders.get(order_no)
         if owner is None:
             if self._foreign_orders.get(order_no):
-                raise unknown_order(order_no, serial)
+                raise self.unknown_order(order_no, serial)
             found = (
                 Order.objects.filter(order_no=order_no, charger__vendor=self.vendor)
                 .values_list("charger__serial", flat=True)
@@ -132,8 +143,8 @@ class References:
             )
             if found is None:
                 self._foreign_orders.put(order_no, True)
-                raise unknown_order(order_no, serial)
+                raise self.unknown_order(order_no, serial)
             owner = found
             self._orders.put(order_no, owner)
         if serial is not None and owner != serial:
-            raise unknown_order(order_no, serial)
+            raise self.unknown_order(order_no, serial)

@@ -12,6 +12,7 @@ from chargers.models import Charger, Connector, Vendor
 from chargers.services import charger_require_station
 from chargers.vendor import ChargerInfo, SessionState, StartCommand, VendorAdapter
 from integrations.http import BadResponse
+from integrations.values import MappingError
 from stations.models import Station
 from tariffs.selectors import tariff_version_in_force
 
@@ -50,7 +51,7 @@ class TomdaAdapter(VendorAdapter):
     def session_start(self, *, command: StartCommand) -> SessionState | None:
         try:
             strategy, param = mappers.strategy_parameters(command.strategy, command.strategy_param)
-        except mappers.MappingError as exc:
+        except MappingError as exc:
             raise ValidationError(str(exc)) from exc
         self.client.start(
             charger_type=mappers.CHARGER_TYPES[command.kind],
@@ -117,5 +118,5 @@ def _read(mapper, data):
     """Map an answer of Tomda's; one we cannot read is the vendor's error, not ours."""
     try:
         return mapper(data)
-    except mappers.MappingError as exc:
+    except MappingError as exc:
         raise BadResponse(f"Tomda answered something we cannot read: {exc}", vendor=Vendor.TOMDA) from exc

@@ -5,8 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+
 from chargers.models import ConnectorStatus, CurrentType, EventSource, EventState
 from chargers.vendor import ChargerInfo, ChargeStrategy, ConnectorInfo, SessionState
+from integrations.values import (
+    AMOUNT_FEN_MAX,
+    ENERGY_WH_MAX,
+    SESSION_SECONDS_MAX,
+    MappingError,
+    integer,
+    moment_checked,
+    shown,
+    text,
+)
 from orders.models import CloseReason, OrderStatus
 from tariffs.models import VehicleKind
 
@@ -120,29 +132,16 @@ STRATEGIES_BY_KIND = {
 }
 
 
-class MappingError(ValueError):
-    """A value Tomda sent that we cannot read; the message names the field."""
-
-
-# Times outside these years are garbled clocks, not news (and some would not fit a database column).
-YEARS = range(2000, 2100)
-
-
-def shown(value) -> str:
-    """A value as an error message quotes it: short, whatever the sender wrote."""
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:57]}..."
-
-
-def parse_time(value, *, field: str) -> datetime:
-    """Tomda's local `yyyy-MM-dd HH:mm:ss` as an aware datetime, in the years 2000 to 2099."""
+def parse_time(value, *, field: str, around: datetime | None = None) -> datetime:
+    """Tomda's local `yyyy-MM-dd HH:mm:ss` as an aware datetime, within the window around `around` (now)."""
     try:
         moment = datetime.strptime(str(value).strip(), TIME_FORMAT).replace(tzinfo=BEIJING)
     except ValueError as exc:
-        raise MappingError(f"{field}: {shown(value)} is not a time of the form yyyy-MM-dd HH:mm:ss") from exc
-    if moment.year not in YEARS:
-        raise MappingError(f"{field}: {shown(value)} is outside the years {YEARS.start} to {YEARS.stop - 1}")
-    return moment
+        raise MappingError(
+            _("%(field)s: %(value)s is not a time of the form yyyy-MM-dd HH:mm:ss.") % {"field": field,
+                                                                                        "value": shown(value)}
+        ) from exc
+    return moment_checked(moment, field=field, around=around)
 
 
 def format_time(moment: datetime) -> str:
@@ -151,61 +150,11 @@ def format_time(moment: datetime) -> str:
 
 # No charger has more guns than this; a larger number is a garbled push.
 MAX_CONNECTOR = 255
-# The largest integer our columns hold (PostgreSQL's integer).
-INTEGER_MAX = 2_147_483_647
-
-
-def integer(content: dict, field: str, *, default: int | None = None, minimum: int | None = 0,
-            maximum: int = INTEGER_MAX) -> int | None:
-    """An integer field (Tomda sends numbers, sometimes as strings); a missing one gives `default`."""
-    value = content.get(field)
-    if value is None or value == "":
-        if default is None:
-            raise MappingError(f"{field} is missing")
-        return default
-    if isinstance(value, bool | dict | list | float):
-        raise MappingError(f"{field}: {shown(value)} is not an integer")
-    try:
-        number = int(str(value).strip())
-    except ValueError as exc:
-        raise MappingError(f"{field}: {shown(value)} is not an integer") from exc
-    if minimum is not None and number < minimum:
-        raise MappingError(f"{field}: {number} is below {minimum}")
-    if number > maximum:
-        raise MappingError(f"{field}: {number} is above {maximum}")
-    return number
-
-
-def text(content: dict, field: str, *, required: bool = True, max_length: int = 64) -> str:
-    """A text field, at most `max_length` characters (the column that keeps it)."""
-    value = content.get(field)
-    if isinstance(value, bool | dict | list):
-        raise MappingError(f"{field}: {shown(value)} is not text")
-    if value is None or str(value).strip() == "":
-        if required:
-            raise MappingError(f"{field} is missing")
-        return ""
-    value = str(value).strip()
-    if len(value) > max_length:
-        raise MappingError(f"{field}: {shown(value)} is longer than {max_length} characters")
-    return value
 
 
 def connector_number(value) -> int:
     """Tomda numbers guns from 1; a single-gun charger sends 0 or nothing. Ours start at 1."""
-    if value is None or value == "":
-        return 1
-    if isinstance(value, bool | dict | list | float):
-        raise MappingError(f"connectorId: {shown(value)} is not an integer")
-    try:
-        number = int(str(value).strip())
-    except ValueError as exc:
-        raise MappingError(f"connectorId: {shown(value)} is not an integer") from exc
-    if number < 0:
-        raise MappingError(f"connectorId: {number} is negative")
-    if number > MAX_CONNECTOR:
-        raise MappingError(f"connectorId: {number} is above {MAX_CONNECTOR}")
-    return max(number, 1)
+    return max(integer({"connectorId": value}, "connectorId", default=1, maximum=MAX_CONNECTOR), 1)
 
 
 def device_status(vendor_status: str) -> str:
@@ -215,23 +164,25 @@ def device_status(vendor_status: str) -> str:
 def charger_info(charger: dict) -> ChargerInfo:
     """A §4.3.1 charger object as ours."""
     if not isinstance(charger, dict):
-        raise MappingError("the charger is not an object")
+        raise MappingError(_("%(field)s must be a JSON object.") % {"field": "deviceInfo"})
     serial = text(charger, "serialNum")
     lost = integer(charger, "lost", default=0)
     vendor_status = text(charger, "chargerStatus", required=False, max_length=32)
     connectors = charger.get("connectorInfo") or []
     if not isinstance(connectors, list):
-        raise MappingError("connectorInfo is not a list")
+        raise MappingError(_("%(field)s must be a list.") % {"field": "connectorInfo"})
     described = []
     for item in connectors:
         if not isinstance(item, dict):
-            raise MappingError("a connectorInfo item is not an object")
+            raise MappingError(_("Each %(field)s item must be an object.") % {"field": "connectorInfo"})
         # A connector the description gives no status of is as the charger is.
         status = text(item, "connectorStatus", required=False, max_length=32) or vendor_status
-        described.append(
-            ConnectorInfo(number=connector_number(item.get("connectorId")), vendor_status=status,
-                          status=device_status(status))
-        )
+        number = connector_number(item.get("connectorId"))
+        if any(connector.number == number for connector in described):
+            # 0 and 1 both name a single-gun charger's gun: one description cannot hold both.
+            raise MappingError(_("%(field)s: connector %(number)s is described twice.")
+                               % {"field": "connectorId", "number": number})
+        described.append(ConnectorInfo(number=number, vendor_status=status, status=device_status(status)))
     if not described:
         count = integer(charger, "connectorCount", default=1, maximum=MAX_CONNECTOR)
         described = [
@@ -272,9 +223,10 @@ def session_state(data: dict) -> SessionState:
     vendor_status = text(data, "status", max_length=32)
     status = order_status(vendor_status)
     if status is None:
-        raise MappingError(f"status: {vendor_status!r} is not an order status of appendix 3")
+        raise MappingError(_("%(field)s: %(value)s is not an order status of appendix 3.")
+                           % {"field": "status", "value": shown(vendor_status)})
     started, ended = data.get("chargeStartTime"), data.get("chargeEndTime")
-    cost = integer(data, "chargeCost", default=0)
+    cost = integer(data, "chargeCost", default=0, maximum=AMOUNT_FEN_MAX)
     return SessionState(
         order_no=text(data, "clientOrderId"),
         vendor_status=vendor_status,
@@ -283,9 +235,9 @@ def session_state(data: dict) -> SessionState:
         connector_number=connector_number(data.get("connectorId")),
         started_at=parse_time(started, field="chargeStartTime") if started else None,  # none while booked
         ended_at=parse_time(ended, field="chargeEndTime") if ended else None,
-        charge_seconds=integer(data, "chargeTime", default=0),
-        park_seconds=integer(data, "parkTime", default=0),
-        energy_wh=integer(data, "chargeEnergy", default=0),
+        charge_seconds=integer(data, "chargeTime", default=0, maximum=SESSION_SECONDS_MAX),
+        park_seconds=integer(data, "parkTime", default=0, maximum=SESSION_SECONDS_MAX),
+        energy_wh=integer(data, "chargeEnergy", default=0, maximum=ENERGY_WH_MAX),
         cost_fen=cost or None,
     )
 
@@ -297,6 +249,6 @@ def strategy_parameters(strategy: str, param: int) -> tuple[int, int]:
         return code, 0
     if strategy == ChargeStrategy.ENERGY:
         if param % 1000:
-            raise MappingError(f"Tomda takes whole kWh for the energy strategy; {param} Wh is not")
+            raise MappingError(_("Tomda takes whole kWh for the energy strategy; %(wh)s Wh is not.") % {"wh": param})
         return code, param // 1000
     return code, param

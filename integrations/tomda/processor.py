@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from chargers.models import Charger, ChargerTariffPush, Vendor
+from chargers.selectors import charger_tariff_pushed
 from chargers.services import (
     charger_device_report,
     charger_event_record,
@@ -20,7 +21,7 @@ from chargers.services import (
     connectors_save_status,
 )
 from integrations.inbox import InboundRejected, Parsed
-from integrations.inbox.references import References, unknown_charger
+from integrations.inbox.references import References, named
 from integrations.models import RejectReason
 from orders.models import Order
 from orders.selectors import order_balance_remaining
@@ -42,7 +43,8 @@ from .protocol import (
 logger = logging.getLogger(__name__)
 
 # The charger, connector and order each push refers to; a charger describes itself in DEVICE_INFO.
-references = References(Vendor.TOMDA, describing_kind="DEVICE_INFO")
+references = References(Vendor.TOMDA, describing_kind="DEVICE_INFO", charger_field="serialNum",
+                        connector_field="connectorId", order_field="clientOrderId")
 
 
 # --- applying ------------------------------------------------------------------------------------------
@@ -66,7 +68,7 @@ def _work_data_apply(pushes: list[WorkData]) -> None:
     for push in pushes:
         charger = chargers.get(push.serial)
         if charger is None:
-            raise unknown_charger(push.serial)
+            raise references.unknown_charger(push.serial)
         by_number = {connector.number: connector for connector in charger.connectors.all()}
         for reading in push.readings:
             connector = by_number.get(reading.connector_number)
@@ -113,7 +115,15 @@ def _fee_result_apply(push: FeeResult, *, received_at: datetime) -> None:
         charger_tariff_push_answer(charger=charger, template_external_id=push.external_id, accepted=push.accepted,
                                    at=push.at or received_at)
     except ChargerTariffPush.DoesNotExist as exc:
-        raise InboundRejected(str(exc), reason=RejectReason.UNKNOWN_TEMPLATE) from exc
+        raise _template_never_sent(push.serial, push.external_id) from exc
+
+
+def _template_never_sent(serial: str, external_id: str) -> InboundRejected:
+    return InboundRejected(
+        named("clientElecFeeModelId", _("We never sent tariff template %(template)s to charger %(serial)s.")
+              % {"template": external_id, "serial": serial}),
+        reason=RejectReason.UNKNOWN_TEMPLATE,
+    )
 
 
 # --- what the inbox asks -------------------------------------------------------------------------------
@@ -152,6 +162,9 @@ def push_check(record) -> list[InboundRejected]:
         references.check_order(record.order_no, record.serial)
     elif isinstance(record, FeeResult):
         references.check_charger(record.serial)
+        if not charger_tariff_pushed(vendor=Vendor.TOMDA, serial=record.serial,
+                                     template_external_id=record.external_id):
+            raise _template_never_sent(record.serial, record.external_id)
     # A DEVICE_INFO about a charger we lack is news too: the charger is kept, awaiting a station.
     return []
 
@@ -165,22 +178,23 @@ def push_answer(record: BalanceQuestion | FeeQuestion) -> dict:
     charger = references.charger(record.serial)
     if charger.station_id is None:
         raise InboundRejected(
-            _("Charger %(serial)s awaits a station in our back office; its tariff is the station's, so it has "
-              "none until an operator assigns it (Chargers → Import chargers from the vendor).")
-            % {"serial": charger.serial},
+            named("serialNum", _(
+                "Charger %(serial)s awaits a station in our back office; its tariff is the station's, so it has "
+                "none until an operator assigns it (Chargers → Import chargers from the vendor)."
+            ) % {"serial": charger.serial}),
             reason=RejectReason.UNKNOWN_TEMPLATE,
         )
     template = charger.station.tariff_template
     if template is None:
         raise InboundRejected(
-            _("Station %(station)s of charger %(serial)s has no tariff template.")
-            % {"station": charger.station, "serial": charger.serial},
+            named("serialNum", _("Station %(station)s of charger %(serial)s has no tariff template.")
+                  % {"station": charger.station, "serial": charger.serial}),
             reason=RejectReason.UNKNOWN_TEMPLATE,
         )
     try:
         return {"elecFeeModelInfo": fee_model_for_version(fee_version_for_template(template))}
     except TariffRenderError as exc:
-        raise InboundRejected(str(exc), reason=RejectReason.INVALID) from exc
+        raise InboundRejected(named("serialNum", str(exc)), reason=RejectReason.INVALID) from exc
 
 
 def pushes_apply(pushes: list[Parsed]) -> None:

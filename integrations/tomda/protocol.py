@@ -7,20 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from chargers.vendor import ChargerInfo
+from integrations import values
 from integrations.inbox import InboundRejected, Parsed
 from integrations.models import RejectReason
+from integrations.values import MappingError
 from orders.services import Progress, Settlement
 
 from . import constants as c
 from . import mappers
-from .mappers import MappingError
 
 # Our reply codes, from appendix 4 where one fits (the spec has no table of push reply codes).
 OK = c.SUCCESS_CODE
@@ -52,7 +53,7 @@ UNTIMED = {"DEVICE_INFO", "PUSH_ELEC_FEE_RESULT"}
 # How deep a push's JSON may nest; Tomda's deepest (content → workDataInfo → item) is three.
 MAX_DEPTH = 16
 # No charging session lasts longer; a settlement that says so has a garbled clock.
-MAX_SESSION = timedelta(days=31)
+MAX_SESSION = timedelta(seconds=values.SESSION_SECONDS_MAX)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Envelope:
     type: str
     time: str
     content: dict
+    received_at: datetime | None = None  # the window of the push's times is around it
 
 
 # --- typed pushes --------------------------------------------------------------------------------------
@@ -185,7 +187,7 @@ def envelope_parse(*, body: bytes, content_type: str) -> Envelope:
             fields = {key: form.get(key) for key in ("type", "time", "content")}
         else:
             try:
-                fields = json.loads(text)
+                fields = json.loads(text, parse_int=values.json_integer)
             except ValueError as exc:  # not JSON, or a number longer than Python reads
                 raise _malformed(_("The body is not JSON: %(error)s.") % {"error": exc}) from exc
             if not isinstance(fields, dict):
@@ -196,7 +198,7 @@ def envelope_parse(*, body: bytes, content_type: str) -> Envelope:
         strings = "\\u" in text or "%00" in text or "\x00" in text or (isinstance(content, str) and "\\u" in content)
         if isinstance(content, str):
             try:
-                content = json.loads(content)
+                content = json.loads(content, parse_int=values.json_integer)
             except ValueError as exc:
                 raise _malformed(_("content is not a JSON object: %(error)s.") % {"error": exc}) from exc
     except RecursionError as exc:
@@ -229,13 +231,22 @@ def dedupe_key(envelope: Envelope) -> str:
 
 
 def _push_time(envelope: Envelope) -> datetime | None:
-    """The push's own time: the order of news about a device when nothing finer is sent."""
-    if envelope.time:
-        try:
-            return mappers.parse_time(envelope.time, field="time")
-        except MappingError:
-            return None
-    return None
+    """The push's own time: the order of news about a device when nothing finer is sent.
+
+    A time that is not a time is none (the push is still news); one outside the window is a garbled
+    clock that would make every later report look older, and refuses the push.
+    """
+    if not envelope.time:
+        return None
+    try:
+        moment = datetime.strptime(envelope.time.strip(), mappers.TIME_FORMAT).replace(tzinfo=mappers.BEIJING)
+    except ValueError:
+        return None
+    return _read(values.moment_checked, moment, field="time", around=envelope.received_at)
+
+
+def _time(envelope: Envelope, value, field: str) -> datetime:
+    return _read(mappers.parse_time, value, field=field, around=envelope.received_at)
 
 
 def _object(content: dict, field: str) -> dict:
@@ -256,33 +267,34 @@ def _list_of_objects(content: dict, *names: str) -> list[dict]:
 
 def _work_data(envelope: Envelope) -> WorkData:
     content = envelope.content
-    serial = _read(mappers.text, content, "serialNum")
+    serial = _read(values.text, content, "serialNum")
     readings = []
     for item in _list_of_objects(content, "workDataInfo"):
-        run_status = _read(mappers.text, item, "chargerRunStatus", max_length=32)
+        run_status = _read(values.text, item, "chargerRunStatus", max_length=32)
         status = mappers.order_status(run_status)
         if status is None:
             raise _malformed(
-                _("chargerRunStatus %(status)s is not in appendix 3.") % {"status": mappers.shown(run_status)}
+                _("chargerRunStatus %(status)s is not in appendix 3.") % {"status": values.shown(run_status)}
             )
-        soc = _read(mappers.integer, item, "soc", default=-1)
+        # -1 (or nothing) is Tomda's "no SOC"; a number beyond 0–100 is read as none too.
+        soc = _read(values.integer, item, "soc", default=-1, minimum=-1, maximum=255)
         progress = Progress(
-            at=_read(mappers.parse_time, item.get("deviceTime") or content.get("deviceTime"), field="deviceTime"),
+            at=_time(envelope, item.get("deviceTime") or content.get("deviceTime"), "deviceTime"),
             status=status,
             vendor_status=run_status,
-            energy_wh=_read(mappers.integer, item, "chargeEnergy"),
-            charge_seconds=_read(mappers.integer, item, "chargeTime", default=0,
-                                 maximum=mappers.INTEGER_MAX // 60) * 60,
-            power_w=_read(mappers.integer, item, "chargePower", default=0),
-            voltage_dv=_read(mappers.integer, item, "chargeVoltage", default=0),
-            current_da=_read(mappers.integer, item, "chargeCurrent", default=0),
-            cost_fen=_read(mappers.integer, item, "chargeCost", default=0) or None,
+            energy_wh=_read(values.integer, item, "chargeEnergy", maximum=values.ENERGY_WH_MAX),
+            charge_seconds=_read(values.integer, item, "chargeTime", default=0,
+                                 maximum=values.SESSION_SECONDS_MAX // 60) * 60,
+            power_w=_read(values.integer, item, "chargePower", default=0, maximum=values.POWER_W_MAX),
+            voltage_dv=_read(values.integer, item, "chargeVoltage", default=0, maximum=values.VOLTAGE_DV_MAX),
+            current_da=_read(values.integer, item, "chargeCurrent", default=0, maximum=values.CURRENT_DA_MAX),
+            cost_fen=_read(values.integer, item, "chargeCost", default=0, maximum=values.AMOUNT_FEN_MAX) or None,
             soc=soc if 0 <= soc <= 100 else None,
         )
         readings.append(
             Reading(
                 connector_number=_read(mappers.connector_number, item.get("connectorId")),
-                order_no=_read(mappers.text, item, "clientOrderId"),
+                order_no=_read(values.text, item, "clientOrderId"),
                 run_status=run_status,
                 progress=progress,
             )
@@ -292,11 +304,11 @@ def _work_data(envelope: Envelope) -> WorkData:
 
 def _events(envelope: Envelope) -> Events:
     content = envelope.content
-    serial = _read(mappers.text, content, "serialNum")
+    serial = _read(values.text, content, "serialNum")
     source = mappers.EVENT_SOURCE.get(str(content.get("eventSource") or "CHARGER"))
     if source is None:
         raise _malformed(
-            _("eventSource %(source)s is unknown.") % {"source": mappers.shown(content.get("eventSource"))}
+            _("eventSource %(source)s is unknown.") % {"source": values.shown(content.get("eventSource"))}
         )
     number = None
     if content.get("connectorId") not in (None, "") and source != "charger":
@@ -306,15 +318,15 @@ def _events(envelope: Envelope) -> Events:
         state_word = str(event.get("eventStatus") or "HAPPENING")
         state = mappers.EVENT_STATE.get(state_word)
         if state is None:
-            raise _malformed(_("eventStatus %(state)s is unknown.") % {"state": mappers.shown(state_word)})
-        code = _read(mappers.text, event, "eventCode")
+            raise _malformed(_("eventStatus %(state)s is unknown.") % {"state": values.shown(state_word)})
+        code = _read(values.text, event, "eventCode")
         events.append(
             Event(
                 code=code,
                 is_fault=mappers.is_fault(code),
                 name=str(event.get("eventName") or "")[:100],  # a description: cut, never a reason to refuse
                 state=state,
-                at=_read(mappers.parse_time, event.get("deviceTime"), field="deviceTime"),
+                at=_time(envelope, event.get("deviceTime"), "deviceTime"),
             )
         )
     return Events(serial=serial, source=source, connector_number=number, events=tuple(events))
@@ -322,11 +334,11 @@ def _events(envelope: Envelope) -> Events:
 
 def _order_end(envelope: Envelope) -> OrderEnd:
     content = envelope.content
-    close_type = _read(mappers.text, content, "closeType", required=False)
+    close_type = _read(values.text, content, "closeType", required=False)
     reason, reason_text = mappers.close_reason(close_type)
-    cost = _read(mappers.integer, content, "chargeCost", default=0)
-    started = _read(mappers.parse_time, content.get("chargeStartTime"), field="chargeStartTime")
-    ended = _read(mappers.parse_time, content.get("chargeEndTime"), field="chargeEndTime")
+    cost = _read(values.integer, content, "chargeCost", default=0, maximum=values.AMOUNT_FEN_MAX)
+    started = _time(envelope, content.get("chargeStartTime"), "chargeStartTime")
+    ended = _time(envelope, content.get("chargeEndTime"), "chargeEndTime")
     if ended - started > MAX_SESSION:
         raise _malformed(
             _("chargeEndTime: a session from %(start)s to %(end)s is longer than %(days)s days.")
@@ -336,17 +348,17 @@ def _order_end(envelope: Envelope) -> OrderEnd:
     settlement = Settlement(
         started_at=started,
         ended_at=ended,
-        energy_wh=_read(mappers.integer, content, "chargeEnergy"),
-        charge_seconds=_read(mappers.integer, content, "chargeTime", default=0),
+        energy_wh=_read(values.integer, content, "chargeEnergy", maximum=values.ENERGY_WH_MAX),
+        charge_seconds=_read(values.integer, content, "chargeTime", default=0, maximum=values.SESSION_SECONDS_MAX),
         vendor_total_fen=cost or None,
         close_reason=reason,
         vendor_close_code=close_type,
         close_reason_text=reason_text,
-        vendor_status=_read(mappers.text, content, "orderStatus", required=False, max_length=32),
+        vendor_status=_read(values.text, content, "orderStatus", required=False, max_length=32),
     )
     return OrderEnd(
-        serial=_read(mappers.text, content, "serialNum"),
-        order_no=_read(mappers.text, content, "clientOrderId"),
+        serial=_read(values.text, content, "serialNum"),
+        order_no=_read(values.text, content, "clientOrderId"),
         settlement=settlement,
     )
 
@@ -356,7 +368,7 @@ def _device_report(envelope: Envelope) -> DeviceReport:
     device_type = str(content.get("deviceType") or "CHARGER")
     if device_type != "CHARGER":
         raise InboundRejected(
-            _("deviceType %(type)s is not a charger; only CHARGER is handled.") % {"type": mappers.shown(device_type)},
+            _("deviceType %(type)s is not a charger; only CHARGER is handled.") % {"type": values.shown(device_type)},
             reason=RejectReason.INVALID,
         )
     return DeviceReport(info=_read(mappers.charger_info, _object(content, "deviceInfo")), at=_push_time(envelope))
@@ -365,19 +377,19 @@ def _device_report(envelope: Envelope) -> DeviceReport:
 def _fee_result(envelope: Envelope) -> FeeResult:
     content = envelope.content
     return FeeResult(
-        serial=_read(mappers.text, content, "serialNum"),
-        external_id=_read(mappers.text, content, "clientElecFeeModelId"),
-        accepted=_read(mappers.integer, content, "pushResult") == 1,
+        serial=_read(values.text, content, "serialNum"),
+        external_id=_read(values.text, content, "clientElecFeeModelId"),
+        accepted=_read(values.integer, content, "pushResult") == 1,
         at=_push_time(envelope),
     )
 
 
 def _balance_question(envelope: Envelope) -> BalanceQuestion:
-    return BalanceQuestion(order_no=_read(mappers.text, envelope.content, "clientOrderId"))
+    return BalanceQuestion(order_no=_read(values.text, envelope.content, "clientOrderId"))
 
 
 def _fee_question(envelope: Envelope) -> FeeQuestion:
-    return FeeQuestion(serial=_read(mappers.text, envelope.content, "serialNum"))
+    return FeeQuestion(serial=_read(values.text, envelope.content, "serialNum"))
 
 
 READERS = {
@@ -411,12 +423,12 @@ def envelope(code: str, description: str = "", data=None) -> dict:
 
 def push_parse(*, body: bytes, content_type: str, received_at: datetime | None = None) -> Parsed:
     """A push's bytes as a typed push: what the inbox stores it as and the worker applies."""
-    parsed = envelope_parse(body=body, content_type=content_type)
+    parsed = replace(envelope_parse(body=body, content_type=content_type), received_at=received_at)
     reader = READERS.get(parsed.type)
     if reader is None:
         raise InboundRejected(
-            _("Push type %(type)s is unknown; we accept %(types)s.")
-            % {"type": mappers.shown(parsed.type), "types": ", ".join(READERS)},
+            _("type: push type %(type)s is unknown; we accept %(types)s.")
+            % {"type": values.shown(parsed.type), "types": ", ".join(READERS)},
             reason=RejectReason.UNKNOWN_KIND,
             kind=parsed.type,
         )

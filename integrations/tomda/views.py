@@ -5,16 +5,14 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from integrations.inbox import inbound_receive, inbox_protocol
+from integrations.inbox import inbound_method_refused, inbound_receive, inbox_protocol
 from integrations.inbox.middleware import inbox_receiver
 from integrations.models import Counterparty
 
 
 @inbox_receiver
 @csrf_exempt
-@require_POST
 def tomda_push(request):
     """POST /integrations/tomda/push: every Tomda push type, as JSON or as form fields.
 
@@ -22,7 +20,14 @@ def tomda_push(request):
     is Tomda's envelope, so DRF's parsers, negotiation and renderers would only cost time on the path
     every push of every charger takes.
     """
+    protocol = inbox_protocol(Counterparty.TOMDA)
     # Tomda's engineers read Chinese; our replies speak it whatever the admin's language.
     with translation.override("zh-hans"):
-        reply, status = inbound_receive(protocol=inbox_protocol(Counterparty.TOMDA), request=request)
-    return JsonResponse(reply, status=status, json_dumps_params={"ensure_ascii": False})
+        if request.method != "POST":
+            reply, status = inbound_method_refused(protocol=protocol, method=request.method)
+        else:
+            reply, status = inbound_receive(protocol=protocol, request=request)
+    response = JsonResponse(reply, status=status, json_dumps_params={"ensure_ascii": False})
+    if status == 405:
+        response["Allow"] = "POST"
+    return response

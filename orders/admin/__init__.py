@@ -4,6 +4,7 @@ from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.db.models import Exists, OuterRef
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
@@ -11,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.adminkit import LargeTableAdminMixin, ReadOnlyAdminMixin, operation_run_selected
 from chargers.vendor import ChargeStrategy
-from orders.models import Order, OrderSample, OrderSettlement, Partner
-from orders.selectors import order_price_breakdown
+from orders.models import ConflictKind, Order, OrderConflict, OrderSample, OrderSettlement, OrderStatus, Partner
+from orders.selectors import order_price_breakdown, order_price_stored
 from tariffs.display import render_breakdown
 from tariffs.units import format_duration, format_fen, format_tenths, format_wh
 
@@ -45,6 +46,8 @@ class SampleDisplayMixin:
 
     @admin.display(description=_("cumulative cost (yuan)"))
     def cost(self, obj):
+        if obj.cost_fen is None:
+            return self.get_empty_value_display()
         return format_fen(obj.cost_fen)
 
 
@@ -57,7 +60,7 @@ class OrderSampleInline(SampleDisplayMixin, ReadOnlyAdminMixin, admin.TabularInl
     """
 
     model = OrderSample
-    fields = ("device_time", "voltage", "current", "power_w", "energy", "cost", "soc", "received_at")
+    fields = ("device_time", "voltage", "current", "power_w", "energy", "cost", "soc", "left_out", "received_at")
     readonly_fields = fields
     ordering = ("device_time", "id")
     extra = 0
@@ -88,14 +91,50 @@ class OrderSettlementInline(SessionFiguresMixin, ReadOnlyAdminMixin, admin.Tabul
     that completed it are both there to compare."""
 
     model = OrderSettlement
-    fields = ("recorded_at", "source", "started_at", "ended_at", "energy", "charge_time", "vendor_total",
+    fields = ("recorded_at", "source", "applied", "started_at", "ended_at", "energy", "charge_time", "vendor_total",
               "close_reason", "vendor_close_code", "close_reason_text")
     readonly_fields = fields
     extra = 0
 
     @admin.display(description=_("vendor's total (yuan)"))
     def vendor_total(self, obj):
+        if obj.vendor_total_fen is None:
+            return self.get_empty_value_display()
         return format_fen(obj.vendor_total_fen)
+
+
+class OrderConflictInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """What contradicts itself about the order: each is a difference in the day's reconciliation."""
+
+    model = OrderConflict
+    fields = ("recorded_at", "kind", "detail")
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description=_("detail"))
+    def detail(self, obj):
+        return obj.detail
+
+
+class ConflictFilter(admin.SimpleListFilter):
+    """Orders with a conflict for finance, of any kind or of one (an index on conflicts serves it)."""
+
+    title = _("conflicts")
+    parameter_name = "conflict"
+
+    def lookups(self, request, model_admin):
+        return [("any", _("Any conflict")), *ConflictKind.choices]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        conflicts = OrderConflict.objects.filter(order=OuterRef("pk"))
+        if value != "any":
+            if value not in ConflictKind.values:
+                return queryset.none()
+            conflicts = conflicts.filter(kind=value)
+        return queryset.filter(Exists(conflicts))
 
 
 @admin.register(Order)
@@ -113,7 +152,7 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
         "close_reason",
     )
     list_select_related = ("station", "charger", "connector", "partner")
-    list_filter = ("status", "strategy", "partner", "station", "close_reason")
+    list_filter = ("status", "strategy", "partner", "station", "close_reason", ConflictFilter)
     date_hierarchy = "created_at"
     # Only exact and prefix lookups, so an index can serve them: the admin's `=` and `^` prefixes
     # mean iexact/istartswith, i.e. UPPER(column) on PostgreSQL, which no plain index serves.
@@ -159,7 +198,7 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
         (_("Price"), {"fields": ("tariff_version_link", "price_breakdown")}),
     )
     readonly_fields = tuple(field for _title, options in fieldsets for field in options["fields"])
-    inlines = (OrderSettlementInline, OrderSampleInline)
+    inlines = (OrderConflictInline, OrderSettlementInline, OrderSampleInline)
     actions = ("stop_charging", "cancel_reservation", "refresh_from_vendor")
 
     def has_operate_session_permission(self, request, obj=None):
@@ -218,7 +257,7 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
     def samples(self, obj):
         total = obj.samples.count()
         if not total:
-            return None
+            return self.get_empty_value_display()
         text = ngettext("%(count)d sample", "%(count)d samples", total) % {"count": total}
         if total > OrderSampleInline.max_shown:
             text = _("%(all)s, %(shown)d of them evenly spaced below") % {
@@ -259,29 +298,37 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
             return _("%(yuan)s yuan") % {"yuan": format_fen(value)}
         if obj.strategy == ChargeStrategy.ENERGY:
             return _("%(kwh)s kWh") % {"kwh": format_wh(value)}
-        return None
+        return self.get_empty_value_display()
 
     @admin.display(description=_("tariff version"))
     def tariff_version_link(self, obj):
         if obj.tariff_version_id is None:
-            return None
+            return self.get_empty_value_display()
         url = reverse("admin:tariffs_tariffversion_change", args=[obj.tariff_version_id])
         return format_html('<a href="{}">{}</a>', url, obj.tariff_version)
 
     @admin.display(description=_("our price, line by line"))
     def price_breakdown(self, obj):
-        try:
-            breakdown = order_price_breakdown(order=obj)
-        except ValueError as error:
-            return _("The samples cannot be priced: %(error)s") % {"error": error}
-        if breakdown is None:
-            return None
+        """As stored at settlement once the order is settled (readings after it change nothing); before,
+        the price so far from the readings that price it."""
+        if obj.tariff_version_id is None:
+            return self.get_empty_value_display()
+        breakdown = order_price_stored(order=obj) if obj.status == OrderStatus.SETTLED else None
+        if breakdown is None and obj.conflicts.filter(kind=ConflictKind.NOT_PRICED).exists():
+            return gettext("No price of ours was stored at settlement; the order's conflicts say why.")
+        if breakdown is None:  # a live session, or one settled before prices were stored
+            try:
+                breakdown = order_price_breakdown(order=obj)
+            except ValueError as error:
+                return _("The samples cannot be priced: %(error)s") % {"error": error}
+            if breakdown is None:
+                return self.get_empty_value_display()
         return render_breakdown(breakdown, obj.tariff_version.tariff)
 
 
 @admin.register(OrderSample)
 class OrderSampleAdmin(SampleDisplayMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
-    list_display = ("order_no", "device_time", "voltage", "current", "power_w", "energy", "cost", "soc")
+    list_display = ("order_no", "device_time", "voltage", "current", "power_w", "energy", "cost", "soc", "left_out")
     list_select_related = ("order",)
     search_fields = ("order__order_no__exact",)
     search_help_text = _("Exact order number.")
@@ -297,6 +344,7 @@ class OrderSampleAdmin(SampleDisplayMixin, ReadOnlyAdminMixin, LargeTableAdminMi
         "energy",
         "cost",
         "soc",
+        "left_out",
         "received_at",
     )
     readonly_fields = fields
@@ -304,3 +352,28 @@ class OrderSampleAdmin(SampleDisplayMixin, ReadOnlyAdminMixin, LargeTableAdminMi
     @admin.display(description=_("order"))
     def order_no(self, obj):
         return obj.order.order_no
+
+
+@admin.register(OrderConflict)
+class OrderConflictAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every conflict on every order, by day and kind: what finance counts."""
+
+    list_display = ("recorded_at", "order_link", "kind", "detail")
+    list_filter = ("kind",)
+    date_hierarchy = "recorded_at"
+    search_fields = ("order__order_no__exact",)
+    search_help_text = _("Exact order number.")
+    ordering = ("-recorded_at", "-id")
+    sortable_by = ("recorded_at",)
+    list_select_related = ("order",)
+    fields = ("order_link", "kind", "recorded_at", "detail", "figures")
+    readonly_fields = fields
+
+    @admin.display(description=_("order"))
+    def order_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[obj.order_id]),
+                           obj.order.order_no)
+
+    @admin.display(description=_("detail"))
+    def detail(self, obj):
+        return obj.detail

@@ -1,16 +1,17 @@
 """The end of a session: the vendor's closing figures, priced with our own tariff."""
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils import timezone
 
-from orders.models import Order, OrderSettlement, OrderStatus, SettlementSource
+from orders.models import ConflictKind, Order, OrderSettlement, OrderStatus, SettlementSource
 from orders.selectors import order_price_breakdown
 from orders.signals import order_settled
 
 from ._shared import locked
+from .conflicts import order_conflict_record
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,13 @@ def order_settle(
     Only the vendor's settlement is final. An order the stuck-session check had to close from a progress
     answer (`source` PROGRESS) is completed by the vendor's settlement when it comes at last: its close
     type, bill and times replace the answer's, both are kept as the order's settlements, and the settled
-    news goes out again with the final figures. Otherwise a settled order is returned unchanged, so a
-    repeated or concurrent settlement of the same order settles it once (the row lock serialises them).
+    news goes out again with the final figures. Otherwise a settled order keeps its settlement: the same
+    one again changes nothing (the row lock serialises concurrent copies), and a different one is kept
+    beside it, not applied, with a conflict for finance.
+
+    Settlement always completes on the vendor's figures. What contradicts itself is recorded as the
+    order's conflict: a settlement that does not end after it starts (the order ends at its start), and a
+    session our pricing engine refuses (the order keeps no price of ours).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -45,6 +51,8 @@ def order_settle(
         if order.status == OrderStatus.SETTLED and not (
             order.settled_from == SettlementSource.PROGRESS and source == SettlementSource.VENDOR
         ):
+            if source == SettlementSource.VENDOR:
+                _settlement_compare(order, settlement, now=now)
             return order
         OrderSettlement.objects.create(
             order=order,
@@ -56,6 +64,12 @@ def order_settle(
         order.settled_from = source
         order.started_at = settlement.started_at
         order.ended_at = max(settlement.ended_at, settlement.started_at)
+        if settlement.ended_at < settlement.started_at or (
+            settlement.ended_at == settlement.started_at and settlement.energy_wh > 0
+        ):
+            order_conflict_record(order=order, kind=ConflictKind.SETTLEMENT_TIMES, now=now, figures={
+                "started_at": settlement.started_at.isoformat(), "ended_at": settlement.ended_at.isoformat(),
+            })
         order.energy_wh = settlement.energy_wh
         order.charge_seconds = settlement.charge_seconds
         order.park_seconds = max(order.park_seconds, int((order.ended_at - order.started_at).total_seconds()))
@@ -66,11 +80,53 @@ def order_settle(
         if settlement.vendor_status:
             order.vendor_status = settlement.vendor_status
         order.last_data_at = now
-        breakdown = order_price_breakdown(order=order)
-        if breakdown is not None:
-            order.electricity_fee_fen = breakdown.electricity_fen
-            order.service_fee_fen = breakdown.service_fen
-            order.total_fee_fen = breakdown.total_fen
+        try:
+            breakdown = order_price_breakdown(order=order)
+        except ValueError as error:
+            breakdown = None
+            order_conflict_record(order=order, kind=ConflictKind.NOT_PRICED, now=now, figures={
+                "error": str(error), "max_hours": getattr(error, "max_hours", None),
+            })
+        order.price_lines = None if breakdown is None else breakdown.to_content()
+        order.electricity_fee_fen = breakdown.electricity_fen if breakdown else 0
+        order.service_fee_fen = breakdown.service_fen if breakdown else 0
+        order.total_fee_fen = breakdown.total_fen if breakdown else 0
         order.save()
         order_settled.send(sender=Order, order=order)
         return order
+
+
+# What tells two settlements of one session apart.
+_FIGURES = ("started_at", "ended_at", "energy_wh", "charge_seconds", "vendor_total_fen", "vendor_close_code")
+
+
+def _settlement_figures(settlement) -> dict:
+    """The figures of a settlement (or of a kept one) as JSON, times as instants in UTC."""
+    figures = {name: getattr(settlement, name) for name in _FIGURES}
+    return {name: value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+            for name, value in figures.items()}
+
+
+def _settlement_compare(order: Order, settlement: Settlement, *, now: datetime) -> None:
+    """A vendor's settlement of an order it settled already: kept with a conflict when its figures differ.
+
+    The same figures again (a resend) change nothing, and so does a different one already kept. An
+    order settled before settlements were kept is compared with its own figures.
+    """
+    other = _settlement_figures(settlement)
+    rows = list(order.settlements.filter(source=SettlementSource.VENDOR))
+    # An order settled before its settlements were kept stands for its own settlement.
+    kept = [_settlement_figures(row) for row in rows] or [_settlement_figures(order)]
+    if other in kept:
+        return
+    applied = next((row for row in reversed(rows) if row.applied), None) or order
+    OrderSettlement.objects.create(
+        order=order,
+        source=SettlementSource.VENDOR,
+        recorded_at=now,
+        applied=False,
+        **{**asdict(settlement), "close_reason_text": settlement.close_reason_text[:255]},
+    )
+    order_conflict_record(order=order, kind=ConflictKind.SETTLEMENT_DIFFERS, now=now, figures={
+        "applied": _settlement_figures(applied), "other": other,
+    })

@@ -2,12 +2,13 @@
 
 from functools import partial
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,9 @@ from tariffs.units import format_duration, format_fen
 from .preview import tariff_preview_view
 from .publish import tariff_publish_view
 from .push import tariff_version_push_view, tariff_version_pushes_context
+
+COMPARE_SHOWN_CHARS = 20
+VERSION_NUMBER_DIGITS = 9  # a version number is a PositiveIntegerField
 
 
 class TariffDetailInline(admin.TabularInline):
@@ -237,10 +241,9 @@ class TariffVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         version = self.get_object(request, object_id)
         if version is not None:
-            compare = request.GET.get("compare", "")
             extra_context = {
                 **(extra_context or {}),
-                **self._comparison(version, compare),
+                **self._comparison(request, version, request.GET.get("compare", "")),
                 **tariff_version_pushes_context(request, version),
             }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -254,11 +257,22 @@ class TariffVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    @staticmethod
-    def _comparison(version, compare):
-        """The difference to the version before it, or to `?compare=<number>` when the operator picks one."""
+    def _comparison(self, request, version, compare):
+        """The difference to the version before it, or to `?compare=<number>` when the operator picks one.
+
+        A `compare` that is no other version of the template (a typo, a number of 5,000 digits, "²") is
+        said so, and the version before is compared.
+        """
         others = version.template.versions.exclude(pk=version.pk).order_by("-number")
-        other = others.filter(number=int(compare)).first() if compare.isdigit() else None
+        number = _version_number(compare)
+        other = others.filter(number=number).first() if number is not None else None
+        if compare and other is None:
+            self.message_user(
+                request,
+                gettext("“%(compare)s” is not another version of this template to compare with.")
+                % {"compare": Truncator(compare).chars(COMPARE_SHOWN_CHARS)},
+                messages.WARNING,
+            )
         other = other or others.filter(number__lt=version.number).first()
         context = {"other_numbers": list(others.values_list("number", flat=True)), "compared": other}
         if other is not None:
@@ -267,3 +281,11 @@ class TariffVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 before=before, after=after, changes=render_changes(tariff_changes(before.tariff, after.tariff))
             )
         return context
+
+
+def _version_number(text):
+    """The version number `text` writes in ASCII digits, or None (int() also reads "²" as a digit, and
+    refuses 5,000 of them)."""
+    if text.isascii() and text.isdigit() and len(text) <= VERSION_NUMBER_DIGITS:
+        return int(text)
+    return None

@@ -45,7 +45,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/charging_bench"
-START = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)  # 10:00 Beijing
+# Two hours ago on the hour: the pushes' times must fall in the window around our clock.
+START = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=2)
 # The Lua script prints Beijing wall-clock times with os.date("!..."), so it gets the start shifted by +8 h.
 START_BEIJING_WALL = int(START.timestamp()) + 8 * 3600
 OURS_PATH, FLOOR_PATH = "/integrations/tomda/push", "/push"

@@ -4,7 +4,7 @@ import factory
 from django.utils import timezone
 
 from chargers.vendor import ChargeStrategy
-from orders.models import CloseReason, Order, OrderSample, OrderStatus, Partner
+from orders.models import CloseReason, ConflictKind, Order, OrderConflict, OrderSample, OrderStatus, Partner
 from orders.services import order_no_generate
 from tests.chargers.factories import ConnectorFactory
 
@@ -58,3 +58,14 @@ class OrderSampleFactory(factory.django.DjangoModelFactory):
     energy_wh = 117
     cost_fen = 12
     soc = 40
+
+
+class OrderConflictFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderConflict
+
+    order = factory.SubFactory(OrderFactory)
+    kind = ConflictKind.SETTLEMENT_TIMES
+    figures = factory.LazyAttribute(lambda c: {"started_at": c.order.started_at.isoformat(),
+                                               "ended_at": c.order.started_at.isoformat()})
+    recorded_at = factory.LazyFunction(timezone.now)

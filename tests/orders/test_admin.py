@@ -40,7 +40,7 @@ def order_change_url(order):
         (ChargeStrategy.TIME, 90, "90 min"),
         (ChargeStrategy.AMOUNT, 5_005, "50.05 yuan"),
         (ChargeStrategy.ENERGY, 20_500, "20.500 kWh"),
-        (ChargeStrategy.FULL, 0, None),
+        (ChargeStrategy.FULL, 0, "-"),  # the admin's empty mark
     ],
 )
 def test_the_strategy_parameter_is_shown_in_the_unit_of_its_strategy(strategy, param, shown):
@@ -262,7 +262,7 @@ def test_order_page_links_its_tariff_version_and_prices_its_samples_line_by_line
 
 
 def sample_inline(response):
-    (formset,) = response.context["inline_admin_formsets"]
+    (formset,) = [f for f in response.context["inline_admin_formsets"] if f.opts.model is OrderSample]
     return formset
 
 

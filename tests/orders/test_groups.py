@@ -23,6 +23,7 @@ def test_operators_edit_the_network_operate_sessions_and_watch_the_integrations(
         "chargers.view_chargertariffpush",
         "orders.view_order",
         "orders.view_ordersample",
+        "orders.view_orderconflict",
         "orders.operate_session",
         "integrations.view_apicalllog",
         # Change on these two is replay and retry; their pages stay read-only.
@@ -34,10 +35,11 @@ def test_operators_edit_the_network_operate_sessions_and_watch_the_integrations(
     assert permissions_of("Operators") == expected
 
 
-def test_finance_only_views_orders_partners_and_tariff_versions():
+def test_finance_only_views_orders_their_conflicts_partners_and_tariff_versions():
     assert permissions_of("Finance") == {
         "orders.view_order",
         "orders.view_ordersample",
+        "orders.view_orderconflict",
         "orders.view_partner",
         "tariffs.view_tariffversion",
     }

@@ -129,7 +129,7 @@ def test_the_vendors_settlement_completes_an_order_closed_from_a_progress_answer
     try:
         order_settle(order=session, settlement=closing(4000, code="", total=None), source=SettlementSource.PROGRESS)
         order_settle(order=session, settlement=closing(5000, code="EBIKE_REMOTE", total=530))
-        order_settle(order=session, settlement=closing(9000, code="EBIKE_REMOTE", total=999))  # once only
+        order_settle(order=session, settlement=closing(9000, code="EBIKE_REMOTE", total=999))  # kept, not applied
     finally:
         order_settled.disconnect(dispatch_uid="t-settled")
 
@@ -138,8 +138,9 @@ def test_the_vendors_settlement_completes_an_order_closed_from_a_progress_answer
         SettlementSource.VENDOR, 5000, 530, "EBIKE_REMOTE"
     )
     assert order.total_fee_fen == 525  # our price of the vendor's 5 kWh
-    assert list(order.settlements.values_list("source", "energy_wh")) == [
-        (SettlementSource.PROGRESS, 4000), (SettlementSource.VENDOR, 5000)
+    assert list(order.settlements.values_list("source", "energy_wh", "applied")) == [
+        (SettlementSource.PROGRESS, 4000, True), (SettlementSource.VENDOR, 5000, True),
+        (SettlementSource.VENDOR, 9000, False),
     ]
     assert seen == [session.pk, session.pk]
 

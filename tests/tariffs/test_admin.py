@@ -1019,3 +1019,53 @@ def test_the_version_changelist_queries_do_not_grow_with_the_number_of_rows(oper
             StationFactory(tariff_template=version.template)
 
     assert_changelist_queries_constant(operator_client, VERSIONS, versions)
+
+
+@pytest.mark.parametrize("limit", [168, 24])
+def test_the_preview_refuses_a_session_longer_than_the_engine_prices_naming_the_limit(operator_client, settings, limit):
+    # Given the longest session the engine prices (PRICING_MAX_SESSION_HOURS)
+    settings.PRICING_MAX_SESSION_HOURS = limit
+    template = three_periods(TariffTemplateFactory())
+    start = at(2026, 11, 20, 22, 0)
+    session = {"version": "draft", "started_at": f"{start:%Y-%m-%dT%H:%M}", "energy_wh": "10"}
+
+    # When a session a minute longer is previewed, and one exactly that long
+    too_late, latest = start + dt.timedelta(hours=limit, minutes=1), start + dt.timedelta(hours=limit)
+    too_long = operator_client.get(preview_url(template), {**session, "ended_at": f"{too_late:%Y-%m-%dT%H:%M}"})
+    longest = operator_client.get(preview_url(template), {**session, "ended_at": f"{latest:%Y-%m-%dT%H:%M}"})
+
+    # Then the longer one is refused on its end, naming the limit, and the other is priced
+    assert too_long.context["form"].errors == {
+        "ended_at": [f"A session lasts at most {limit} hours; the preview prices no longer one."]
+    }
+    assert table(too_long, "tariff-breakdown") == []
+    assert longest.context["form"].errors == {}
+    assert table(longest, "tariff-breakdown")[-1][3] == "10.000"
+
+
+def test_the_preview_refuses_a_curve_reading_further_from_the_start_than_the_longest_session(operator_client, settings):
+    settings.PRICING_MAX_SESSION_HOURS = 24
+    template = three_periods(TariffTemplateFactory())
+    curve = "2026-11-20 23:00, 1\n2026-11-21 22:01, 2\n"
+
+    response = operator_client.get(
+        preview_url(template),
+        {"version": "draft", "started_at": "2026-11-20T22:00", "ended_at": "2026-11-20T23:00", "curve": curve},
+    )
+
+    assert response.context["form"].errors == {
+        "curve": ["Line 2: the reading is more than 24 hours from the start; a session lasts at most that long."]
+    }
+    assert table(response, "tariff-breakdown") == []
+
+
+def test_the_preview_refuses_an_energy_too_large_for_any_count(operator_client):
+    template = three_periods(TariffTemplateFactory())
+
+    response = operator_client.get(
+        preview_url(template),
+        {"version": "draft", "started_at": "2026-11-20T22:00", "ended_at": "2026-11-20T23:00", "energy_wh": "9" * 5000},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"energy_wh": ["Enter a smaller number."]}

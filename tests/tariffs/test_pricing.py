@@ -561,3 +561,50 @@ def test_price_session_takes_a_tier_sessions_duration_from_its_readings_when_not
 def test_price_session_refuses_a_tier_session_it_cannot_price(kwargs, message):
     with pytest.raises(ValueError, match=message):
         price_session(EBIKE, **kwargs)
+
+
+# --- bounds and the stored form --------------------------------------------------------------------------
+
+
+def test_a_session_longer_than_the_limit_is_refused_not_spread_over_years(settings):
+    from tariffs.pricing import SessionTooLong
+    from tests.tariffs.builders import NINE_PERIODS, ev
+
+    settings.PRICING_MAX_SESSION_HOURS = 168
+    start = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+    tariff = ev(NINE_PERIODS)
+
+    at_limit = price_by_energy(tariff, [(start, 0), (start + timedelta(hours=168), 70_000)])
+    with pytest.raises(SessionTooLong) as refused:
+        price_by_energy(tariff, [(start, 0), (start + timedelta(hours=168, seconds=1), 70_000)])
+
+    assert at_limit.energy_wh == 70_000
+    assert refused.value.max_hours == 168
+    with pytest.raises(SessionTooLong):
+        price_by_energy(tariff, [(start, 0), (datetime(2099, 1, 1, tzinfo=UTC), 5_000)])
+
+
+def test_a_tier_session_longer_than_the_limit_is_refused(settings):
+    from tariffs.pricing import SessionTooLong
+    from tests.tariffs.builders import ebike_tiers
+
+    settings.PRICING_MAX_SESSION_HOURS = 24
+    tariff = ebike_tiers([PowerTier(power_upper_w=400, electricity_price_e4=10_000, service_price_e4=0)])
+
+    assert price_by_power(tariff, seconds=24 * 3600, peak_power_w=200).total_fen == 2400
+    with pytest.raises(SessionTooLong):
+        price_by_power(tariff, seconds=24 * 3600 + 1, peak_power_w=200)
+
+
+def test_a_breakdown_stored_as_json_reads_back_the_same():
+    import json
+
+    from tests.tariffs.builders import NINE_PERIODS, ev
+
+    start = datetime(2026, 11, 21, 1, 40, tzinfo=UTC)
+    breakdown = price_by_energy(ev(NINE_PERIODS), [(start, 0), (start + timedelta(hours=5), 31_234)])
+
+    stored = json.loads(json.dumps(breakdown.to_content()))
+
+    assert Breakdown.from_content(stored) == breakdown
+    assert len(breakdown.lines) > 1

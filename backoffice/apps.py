@@ -1,0 +1,10 @@
+"""`django.contrib.admin` with the back office's default site (`INSTALLED_APPS` names this config).
+
+Only the config lives here: the site class is named by its dotted path, imported once the apps are ready.
+"""
+
+from django.contrib.admin.apps import AdminConfig
+
+
+class BackofficeAdminConfig(AdminConfig):
+    default_site = "backoffice.adminkit.parameters.GuardedAdminSite"
