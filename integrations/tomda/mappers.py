@@ -132,10 +132,15 @@ STRATEGIES_BY_KIND = {
 }
 
 
+def wall_time(value) -> datetime:
+    """Tomda's local `yyyy-MM-dd HH:mm:ss` as an aware datetime; ValueError when it is not one."""
+    return datetime.strptime(str(value).strip(), TIME_FORMAT).replace(tzinfo=BEIJING)
+
+
 def parse_time(value, *, field: str, around: datetime | None = None) -> datetime:
-    """Tomda's local `yyyy-MM-dd HH:mm:ss` as an aware datetime, within the window around `around` (now)."""
+    """Tomda's local time (`wall_time`), within the window around `around` (now); else MappingError."""
     try:
-        moment = datetime.strptime(str(value).strip(), TIME_FORMAT).replace(tzinfo=BEIJING)
+        moment = wall_time(value)
     except ValueError as exc:
         raise MappingError(
             _("%(field)s: %(value)s is not a time of the form yyyy-MM-dd HH:mm:ss.") % {"field": field,

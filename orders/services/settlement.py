@@ -54,12 +54,7 @@ def order_settle(
             if source == SettlementSource.VENDOR:
                 _settlement_compare(order, settlement, now=now)
             return order
-        OrderSettlement.objects.create(
-            order=order,
-            source=source,
-            recorded_at=now,
-            **{**asdict(settlement), "close_reason_text": settlement.close_reason_text[:255]},
-        )
+        _settlement_keep(order, settlement, source=source, now=now)
         order.status = OrderStatus.SETTLED
         order.settled_from = source
         order.started_at = settlement.started_at
@@ -96,6 +91,15 @@ def order_settle(
         return order
 
 
+def _settlement_keep(order: Order, settlement: Settlement, *, source: str, now: datetime,
+                     applied: bool = True) -> OrderSettlement:
+    """Keep a closing word on the order as it arrived."""
+    return OrderSettlement.objects.create(
+        order=order, source=source, recorded_at=now, applied=applied,
+        **{**asdict(settlement), "close_reason_text": settlement.close_reason_text[:255]},
+    )
+
+
 # What tells two settlements of one session apart.
 _FIGURES = ("started_at", "ended_at", "energy_wh", "charge_seconds", "vendor_total_fen", "vendor_close_code")
 
@@ -120,13 +124,7 @@ def _settlement_compare(order: Order, settlement: Settlement, *, now: datetime) 
     if other in kept:
         return
     applied = next((row for row in reversed(rows) if row.applied), None) or order
-    OrderSettlement.objects.create(
-        order=order,
-        source=SettlementSource.VENDOR,
-        recorded_at=now,
-        applied=False,
-        **{**asdict(settlement), "close_reason_text": settlement.close_reason_text[:255]},
-    )
+    _settlement_keep(order, settlement, source=SettlementSource.VENDOR, now=now, applied=False)
     order_conflict_record(order=order, kind=ConflictKind.SETTLEMENT_DIFFERS, now=now, figures={
         "applied": _settlement_figures(applied), "other": other,
     })
