@@ -7,4 +7,11 @@ from django.contrib.admin.apps import AdminConfig
 
 
 class BackofficeAdminConfig(AdminConfig):
-    default_site = "backoffice.adminkit.parameters.GuardedAdminSite"
+    default_site = "backoffice.adminkit.dashboard.DashboardAdminSite"
+
+    def ready(self):
+        super().ready()  # imports every app's admin module
+        from backoffice.adminkit.dashboard import dashboard_autodiscover
+
+        # Each app's dashboard module registers the panels of the admin index (adminkit/dashboard.py).
+        dashboard_autodiscover()

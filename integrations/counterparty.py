@@ -8,6 +8,7 @@ rest of the system looks for it:
 - the adapter in the domain's registry (`chargers.vendor.registry`), for a vendor that runs chargers;
 - the inbox protocol (envelope, codes, dedupe, and its processor's `apply`) in the inbox's registry;
 - the outbox's delivery handlers, by kind;
+- its statement source in the daily close's registry (`orders.reconciliation.sources.statement_sources`);
 - the start-up checks of its settings, in Django's check framework;
 - its URLs under `/integrations/<url_prefix>/` (`integrations/urls.py`) and its periodic tasks
   (`integrations/schedules.py`), which `integrations` reads from the enabled counterparties.
@@ -28,12 +29,20 @@ from django.core.exceptions import ImproperlyConfigured
 
 @dataclass(frozen=True)
 class PeriodicTask:
-    """A django-q2 schedule the code owns; `name` is its stable identifier and never changes."""
+    """A django-q2 schedule the code owns; `name` is its stable identifier and never changes.
+
+    Every `minutes`, or (`daily_at`, "HH:MM" Asia/Shanghai) once a day at that time.
+    """
 
     name: str
     func: str
-    minutes: int
+    minutes: int = 0
     schedule_type: str = "I"  # django_q.models.Schedule.MINUTES
+    daily_at: str = ""
+
+    def __post_init__(self):
+        if self.daily_at:
+            object.__setattr__(self, "schedule_type", "D")  # django_q.models.Schedule.DAILY
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,10 @@ class CounterpartyConfig(AppConfig):
     def startup_checks(self) -> tuple[StartupCheck, ...]:
         return ()
 
+    def statement_source(self):
+        """Its `orders.reconciliation.sources.StatementSource`, for a counterparty the daily close compares."""
+        return None
+
     def delivery_handlers(self) -> dict[str, Callable]:
         """Outbox handlers by delivery kind, for a counterparty we notify."""
         return {}
@@ -84,6 +97,7 @@ class CounterpartyConfig(AppConfig):
         from integrations.inbox import inbox_protocol_register
         from integrations.models import Counterparty
         from integrations.outbox import delivery_handler_register
+        from orders.reconciliation.sources import statement_sources
 
         if self.counterparty not in Counterparty.values:
             raise ImproperlyConfigured(
@@ -95,6 +109,9 @@ class CounterpartyConfig(AppConfig):
         protocol = self.inbox()
         if protocol is not None:
             inbox_protocol_register(protocol)
+        source = self.statement_source()
+        if source is not None:
+            statement_sources.register(source)
         for kind, handler in self.delivery_handlers().items():
             delivery_handler_register(kind, handler, redacted=self.redacted_fields)
         for check in self.startup_checks():

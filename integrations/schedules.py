@@ -9,8 +9,12 @@ enabled counterparty adds its own (`CounterpartyConfig.schedules`).
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 from django.apps import apps as global_apps
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, transaction
+from django.utils import timezone
 
 from integrations.counterparty import PeriodicTask, counterparties
 
@@ -22,8 +26,25 @@ SCHEDULES: tuple[PeriodicTask, ...] = (
 
 
 def schedules_all() -> tuple[PeriodicTask, ...]:
-    """The shared schedules and those of every enabled counterparty."""
-    return SCHEDULES + tuple(task for config in counterparties() for task in config.schedules())
+    """The shared schedules, the daily close's, and those of every enabled counterparty."""
+    # The previous business day's statements, every night: each source repairs, then compares.
+    close = PeriodicTask("statements_build", "orders.tasks.statements_build_previous_day",
+                         daily_at=settings.STATEMENTS_BUILD_AT)
+    return (*SCHEDULES, close, *(task for config in counterparties() for task in config.schedules()))
+
+
+def _next_daily(at: str, now: datetime) -> datetime:
+    """The next instant after `now` at local time `at` ("HH:MM", the project's time zone)."""
+    hour, minute = (int(part) for part in at.split(":"))
+    local = timezone.localtime(now)
+    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if candidate <= local:
+        candidate = datetime.combine(candidate.date() + timedelta(days=1), time(hour, minute), tzinfo=local.tzinfo)
+    return candidate
+
+
+def _daily_at_of(row) -> str:
+    return "" if row.next_run is None else timezone.localtime(row.next_run).strftime("%H:%M")
 
 
 def schedules_ensure(**kwargs):
@@ -42,14 +63,19 @@ def schedules_ensure(**kwargs):
         return
     with transaction.atomic(using=using):
         for task in schedules_all():
-            wanted = {"func": task.func, "schedule_type": task.schedule_type, "minutes": task.minutes, "repeats": -1}
+            wanted = {"func": task.func, "schedule_type": task.schedule_type, "minutes": task.minutes or None,
+                      "repeats": -1}
             rows = list(Schedule.objects.using(using).filter(name=task.name).order_by("pk"))
             if not rows:
+                if task.daily_at:
+                    wanted["next_run"] = _next_daily(task.daily_at, timezone.now())
                 Schedule.objects.using(using).create(name=task.name, **wanted)
                 continue
             row, extra = rows[0], rows[1:]
             if extra:
                 Schedule.objects.using(using).filter(pk__in=[r.pk for r in extra]).delete()
+            if task.daily_at and _daily_at_of(row) != task.daily_at:
+                wanted["next_run"] = _next_daily(task.daily_at, timezone.now())
             changed = [field for field, value in wanted.items() if getattr(row, field) != value]
             if changed:
                 for field in changed:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.services.progress import SESSION_POWER_MAX_W
+from orders.services.progress import SESSION_AMOUNT_MAX_FEN, SESSION_ENERGY_MAX_WH, SESSION_POWER_MAX_W
 
 
 class MappingError(ValueError):
@@ -25,11 +25,11 @@ class MappingError(ValueError):
 # The largest integer our columns hold (PostgreSQL's integer).
 INTEGER_MAX = 2_147_483_647
 # What one session can be: 2 MWh, 2 MW, 2,000 V, 2,000 A, 100,000 yuan, 31 days.
-ENERGY_WH_MAX = 2_000_000
+ENERGY_WH_MAX = SESSION_ENERGY_MAX_WH
 POWER_W_MAX = SESSION_POWER_MAX_W
 VOLTAGE_DV_MAX = 20_000
 CURRENT_DA_MAX = 20_000
-AMOUNT_FEN_MAX = 10_000_000
+AMOUNT_FEN_MAX = SESSION_AMOUNT_MAX_FEN
 SESSION_SECONDS_MAX = 31 * 86_400
 # Times outside these years are garbled clocks whatever the window says (and some fit no column).
 YEARS = range(2000, 2100)

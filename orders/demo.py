@@ -6,10 +6,11 @@ changes nothing that exists and only fills what is missing.
 
 import datetime as dt
 import random
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,15 +25,35 @@ from chargers.models import (
     Vendor,
 )
 from chargers.vendor import ChargeStrategy
-from orders.models import CloseReason, Order, OrderSample, OrderSettlement, OrderStatus, Partner, SettlementSource
-from orders.selectors import order_price_breakdown
+from orders.days import BEIJING
+from orders.exports import export_request
+from orders.models import (
+    CloseReason,
+    ExportFormat,
+    ExportKind,
+    LineState,
+    Order,
+    OrderSample,
+    OrderSettlement,
+    OrderStatus,
+    Partner,
+    SettlementSource,
+    StatementCategory,
+    StatementLine,
+)
+from orders.reconciliation.services import (
+    business_day_blockers,
+    business_day_close,
+    statement_line_send_back,
+    statements_build,
+)
+from orders.selectors import business_day_closed, order_price_breakdown
 from orders.services import Settlement, order_settle
 from stations.models import Station, StationAccess, StationStatus
 from tariffs.models import TariffDetail, TariffTemplate, TimeInterval, VehicleKind
 from tariffs.selectors import tariff_version_in_force
 from tariffs.services import tariff_version_publish
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 DAYS = 7
 
 # Shenzhen-like time of use: (end hh:mm as minutes, interval, electricity, service) in 0.0001 yuan/kWh;
@@ -249,7 +270,9 @@ def _session(rng, connector, day_start, slot, partners, template):
     price = order_price_breakdown(order=order, samples=samples)
     order.electricity_fee_fen, order.service_fee_fen = price.electricity_fen, price.service_fen
     order.total_fee_fen = price.total_fen
+    order.vendor_total_fen = price.total_fen  # the vendor billed what our tariff gives
     order.price_lines = price.to_content()
+    order.price_periods = price.period_totals()
     return order, samples
 
 
@@ -270,6 +293,12 @@ def _orders(connectors, partners, today):
                 for sample in samples:
                     sample.order = order
                 OrderSample.objects.bulk_create(samples)
+                OrderSettlement.objects.create(
+                    order=order, source=SettlementSource.VENDOR, recorded_at=order.ended_at,
+                    started_at=order.started_at, ended_at=order.ended_at, energy_wh=order.energy_wh,
+                    charge_seconds=order.charge_seconds, vendor_total_fen=order.vendor_total_fen,
+                    close_reason=order.close_reason, vendor_status="CLOSED",
+                )
                 created += 1
     return created
 
@@ -299,17 +328,42 @@ def _conflict(connectors):
     """The newest car session's vendor settles it a second time with other figures: a conflict for finance."""
     order = (Order.objects.filter(charger__kind=VehicleKind.EV, connector__in=connectors)
              .order_by("-started_at").first())
-    if order is None or order.settlements.exists():
+    if order is None or order.conflicts.exists():
         return
     first = Settlement(
         started_at=order.started_at, ended_at=order.ended_at, energy_wh=order.energy_wh,
         charge_seconds=order.charge_seconds, vendor_total_fen=order.total_fee_fen, close_reason=order.close_reason,
         vendor_close_code="", close_reason_text="", vendor_status="CLOSED",
     )
-    OrderSettlement.objects.create(order=order, source=SettlementSource.VENDOR, recorded_at=order.ended_at,
-                                   **asdict(first))
     order_settle(order=order, settlement=replace(first, energy_wh=first.energy_wh + 1200,
                                                  vendor_total_fen=first.vendor_total_fen + 126))
+
+
+def _statements(today):
+    """Every counterparty's statement of each past demo day, as the nightly close would have built them (the
+    counterparties are not asked: the demo's sessions are all settled). The oldest day is closed by a demo
+    finance clerk (who cannot log in: no password) and handed to accounting as a file; the conflict's difference
+    is sent back to operations."""
+    clerk, created = get_user_model().objects.get_or_create(
+        username="demo-finance", defaults={"first_name": "演示财务", "is_staff": True}
+    )
+    if created:
+        clerk.set_unusable_password()
+        clerk.save()
+        clerk.groups.add(Group.objects.get(name="Finance"))
+        clerk = get_user_model().objects.get(pk=clerk.pk)
+    oldest = today - dt.timedelta(days=DAYS)
+    for day in range(DAYS, 0, -1):
+        if not business_day_closed(day=today - dt.timedelta(days=day)):
+            statements_build(day=today - dt.timedelta(days=day), repair=False)
+    if not business_day_closed(day=oldest) and not business_day_blockers(day=oldest):
+        business_day_close(day=oldest, user=clerk)
+        export_request(kind=ExportKind.ORDERS, format=ExportFormat.XLSX, day_from=oldest, day_to=oldest, user=clerk)
+    conflict = StatementLine.objects.filter(category=StatementCategory.SETTLEMENT_DIFFERS,
+                                            state=LineState.OPEN, actions__isnull=True).first()
+    if conflict is not None:
+        statement_line_send_back(line=conflict, user=clerk,
+                                 comment="电桩两次结算电量不一致，请运营核实电桩记录后反馈。")
 
 
 @transaction.atomic
@@ -324,4 +378,5 @@ def demo_seed(*, today: dt.date | None = None) -> dict:
     orders = _orders(connectors, partners, today)
     _events(connectors)
     _conflict(connectors)
+    _statements(today)
     return {"stations": len(STATIONS), "connectors": len(connectors), "orders_created": orders}

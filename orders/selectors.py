@@ -1,9 +1,10 @@
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from orders.models import Order, OrderSample
+from orders.days import business_day_bounds
+from orders.models import BusinessDay, Order, OrderSample
 from tariffs.pricing import Breakdown, SessionTooLong, Tariff, price_session
 
 
@@ -75,3 +76,16 @@ def orders_quiet(*, vendor: str, statuses: Iterable[str], minutes: int, now: dat
         .select_related("charger", "connector", "tariff_version")
         .order_by("last_data_at", "id")[:limit]
     )
+
+
+def orders_of_days(*, day_from: date, day_to: date | None = None) -> QuerySet[Order]:
+    """The orders of business days [day_from, day_to]: those created in them. An order belongs to the day
+    it was created in for good, so a closed day's orders stay the same set (the created-at index serves it)."""
+    start, _ = business_day_bounds(day_from)
+    _, end = business_day_bounds(day_to or day_from)
+    return Order.objects.filter(created_at__gte=start, created_at__lt=end)
+
+
+def business_day_closed(*, day: date) -> bool:
+    """Whether finance has closed the day (and not reopened it)."""
+    return BusinessDay.objects.filter(day=day, closed=True).exists()

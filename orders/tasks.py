@@ -1,40 +1,23 @@
-"""Periodic work on sessions: ask a vendor about the ones whose news has stopped coming.
+"""Periodic work on sessions (ask a vendor about the ones whose news has stopped coming), the nightly close
+and the exports.
 
 Each counterparty schedules these for its own vendor code and thresholds.
 """
 
-import logging
-from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, timedelta
 
 from django.utils import timezone
 
-from chargers.vendor import VendorError, VendorNotConfigured
-from orders.models import Order, OrderStatus
-from orders.selectors import orders_quiet
-from orders.services import order_refresh
-
-logger = logging.getLogger(__name__)
+from orders.days import business_day_of
+from orders.models import OrderStatus
+from orders.reconciliation.services import statements_build
+from orders.selectors import business_day_closed, orders_quiet
+from orders.services import orders_refresh
 
 # Bookings too: a vendor may close an expired booking by itself and tell us nothing.
 LIVE = (OrderStatus.BOOKED, OrderStatus.STARTING, OrderStatus.CHARGING)
 ENDING = (OrderStatus.STOPPING, OrderStatus.FINISHED)
 PER_RUN = 500  # orders asked about in one run; the rest wait for the next
-
-
-def _refresh_all(orders: Sequence[Order], *, vendor: str, now: datetime, close_if_ended: bool = False) -> int:
-    """Ask the vendor about each order; returns how many answers were applied."""
-    refreshed = 0
-    for order in orders:
-        try:
-            order_refresh(order=order, close_if_ended=close_if_ended, now=now)
-            refreshed += 1
-        except VendorNotConfigured:
-            logger.warning("vendor %s is not configured; %d quiet orders wait", vendor, len(orders))
-            break
-        except VendorError as exc:
-            logger.warning("asking vendor %s about order %s: %s", vendor, order.order_no, exc)
-    return refreshed
 
 
 def sessions_poll(*, vendor: str, quiet_minutes: int) -> int:
@@ -45,7 +28,7 @@ def sessions_poll(*, vendor: str, quiet_minutes: int) -> int:
     """
     now = timezone.now()
     quiet = orders_quiet(vendor=vendor, statuses=LIVE, minutes=quiet_minutes, now=now, limit=PER_RUN)
-    return _refresh_all(quiet, vendor=vendor, now=now)
+    return orders_refresh(orders=quiet, vendor=vendor, now=now)
 
 
 def sessions_stuck_check(*, vendor: str, quiet_minutes: int) -> int:
@@ -56,4 +39,28 @@ def sessions_stuck_check(*, vendor: str, quiet_minutes: int) -> int:
     """
     now = timezone.now()
     quiet = orders_quiet(vendor=vendor, statuses=ENDING, minutes=quiet_minutes, now=now, limit=PER_RUN)
-    return _refresh_all(quiet, vendor=vendor, now=now, close_if_ended=True)
+    return orders_refresh(orders=quiet, vendor=vendor, now=now, close_if_ended=True)
+
+
+def statements_build_previous_day() -> int:
+    """The nightly close: every source's statement of yesterday (Asia/Shanghai), each repairing first.
+
+    Returns how many statements were built. A closed day is left alone.
+    """
+    day = business_day_of(timezone.now()) - timedelta(days=1)
+    if business_day_closed(day=day):
+        return 0
+    return len(statements_build(day=day))
+
+
+def statements_build_day(day: str) -> int:
+    """Every source's statement of `day` (ISO date), each repairing first: a build asked for from the admin."""
+    return len(statements_build(day=date.fromisoformat(day)))
+
+
+def export_run(export_id: int) -> str:
+    """Write an export finance requested (`orders.exports.export_request` queues it); returns its state."""
+    # Imported here, so that this task stays one block of its own in a module others extend.
+    from orders.exports import services as exports
+
+    return exports.export_run(export_id=export_id).state

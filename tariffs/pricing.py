@@ -249,6 +249,17 @@ class Breakdown:
     def total_fen(self) -> int:
         return self.electricity_fen + self.service_fen
 
+    def period_totals(self) -> dict[str, list[int]]:
+        """Energy and fees by time-of-use class over the period lines: `{interval: [Wh, electricity fen,
+        service fen]}` for each class the session touched, as an order stores them for its exports."""
+        totals: dict[str, list[int]] = {}
+        for line in self.lines:
+            if line.kind == LineKind.PERIOD and line.interval:
+                wh, electricity, service = totals.setdefault(line.interval, [0, 0, 0])
+                totals[line.interval] = [wh + line.energy_wh, electricity + line.electricity_fen,
+                                         service + line.service_fen]
+        return totals
+
 
 def _from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None

@@ -10,7 +10,17 @@ from django.urls import reverse
 
 from tests.chargers.factories import ChargerEventFactory, ChargerFactory, ConnectorFactory
 from tests.integrations.factories import ApiCallLogFactory, InboundMessageFactory, OutboundDeliveryFactory
-from tests.orders.factories import OrderConflictFactory, OrderFactory, OrderSampleFactory, PartnerFactory
+from tests.orders.factories import (
+    BusinessDayFactory,
+    DayEventFactory,
+    ExportFactory,
+    OrderConflictFactory,
+    OrderFactory,
+    OrderSampleFactory,
+    PartnerFactory,
+    StatementFactory,
+    StatementLineFactory,
+)
 from tests.stations.factories import StationFactory
 from tests.tariffs.factories import TariffTemplateFactory, TariffVersionFactory
 
@@ -30,6 +40,11 @@ FACTORIES = {
     "orders.order": OrderFactory,
     "orders.ordersample": OrderSampleFactory,
     "orders.orderconflict": OrderConflictFactory,
+    "orders.businessday": BusinessDayFactory,
+    "orders.dayevent": DayEventFactory,
+    "orders.statement": StatementFactory,
+    "orders.statementline": StatementLineFactory,
+    "orders.export": ExportFactory,
     "integrations.apicalllog": ApiCallLogFactory,
     "integrations.inboundmessage": InboundMessageFactory,
     "integrations.outbounddelivery": OutboundDeliveryFactory,
@@ -39,6 +54,10 @@ ALL = (200, 200, 200, 200, 200)
 VIEW = (200, 403, 200, 403, 200)  # changelist, read-only change page and history; no add, no delete
 # Versions are added by publishing on the template's page, never through the add form.
 NONE = (403, 403, 403, 403, 403)
+# A business day's row opens as the day's page of the daily close.
+DAY_PAGE = (200, 403, 302, 403, 200)
+# Exports are asked for on the add page and then only looked at and downloaded.
+ASK_AND_VIEW = (200, 200, 200, 403, 200)
 
 # Status codes of (changelist, add, change, delete, history) per role and model.
 EXPECTED = {
@@ -53,6 +72,11 @@ EXPECTED = {
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
         "orders.orderconflict": VIEW,
+        "orders.businessday": DAY_PAGE,
+        "orders.dayevent": VIEW,
+        "orders.statement": VIEW,
+        "orders.statementline": VIEW,
+        "orders.export": ASK_AND_VIEW,
         # Replay and retry need the change permission; a row's page stays read-only all the same.
         "integrations.apicalllog": VIEW,
         "integrations.inboundmessage": VIEW,
@@ -69,6 +93,12 @@ EXPECTED = {
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
         "orders.orderconflict": VIEW,
+        # Operators see the differences (to act on those sent back to them), not who closed what.
+        "orders.businessday": DAY_PAGE,
+        "orders.dayevent": NONE,
+        "orders.statement": VIEW,
+        "orders.statementline": VIEW,
+        "orders.export": NONE,
         "integrations.apicalllog": VIEW,
         "integrations.inboundmessage": VIEW,
         "integrations.outbounddelivery": VIEW,
@@ -84,6 +114,11 @@ EXPECTED = {
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
         "orders.orderconflict": VIEW,
+        "orders.businessday": DAY_PAGE,
+        "orders.dayevent": VIEW,
+        "orders.statement": VIEW,
+        "orders.statementline": VIEW,
+        "orders.export": ASK_AND_VIEW,
         "integrations.apicalllog": NONE,
         "integrations.inboundmessage": NONE,
         "integrations.outbounddelivery": NONE,
@@ -182,19 +217,22 @@ def test_operator_index_lists_exactly_what_operators_may_see(client, operator):
         "tariffs": {"TariffTemplate": FULL, "TariffVersion": VIEW_ONLY},
         "stations": {"Station": FULL},
         "chargers": {"Charger": FULL, "Connector": FULL, "ChargerEvent": VIEW_ONLY},
-        "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY, "OrderConflict": VIEW_ONLY},
+        "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY, "OrderConflict": VIEW_ONLY,
+                   "BusinessDay": VIEW_ONLY, "Statement": VIEW_ONLY, "StatementLine": VIEW_ONLY},
         "integrations": {"ApiCallLog": VIEW_ONLY, "InboundMessage": ACT_ON, "OutboundDelivery": ACT_ON},
     }
 
 
-def test_finance_index_lists_orders_samples_conflicts_partners_and_tariff_versions_only(client, finance):
+def test_finance_index_lists_orders_the_daily_close_exports_and_tariff_versions_only(client, finance):
     client.force_login(finance)
 
     response = client.get(reverse("admin:index"))
 
     assert models_on_index(response) == {
         "tariffs": {"TariffVersion": VIEW_ONLY},
-        "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY, "OrderConflict": VIEW_ONLY, "Partner": VIEW_ONLY},
+        "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY, "OrderConflict": VIEW_ONLY, "Partner": VIEW_ONLY,
+                   "BusinessDay": VIEW_ONLY, "DayEvent": VIEW_ONLY, "Statement": VIEW_ONLY,
+                   "StatementLine": VIEW_ONLY, "Export": {**VIEW_ONLY, "add": True}},
     }
 
 

@@ -19,7 +19,9 @@ def html_message(text, **values):
 
     The text and plain values are escaped; values already marked safe (format_html links) are not.
     """
-    escaped = {name: conditional_escape(value) for name, value in values.items()}
+    # Numbers stay numbers, for the %(name)d of a translated text.
+    escaped = {name: value if isinstance(value, int | float) else conditional_escape(value)
+               for name, value in values.items()}
     return mark_safe(conditional_escape(text) % escaped)  # noqa: S308 - the text and every value are escaped
 
 

@@ -125,6 +125,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# Files the back office writes (finance's exports). Never served as static files: the admin hands each
+# export out only to a user with the permission.
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -158,6 +161,13 @@ PRICING_MAX_SESSION_HOURS = env.int("PRICING_MAX_SESSION_HOURS", default=168)
 # Load balancers (addresses or CIDR ranges) whose X-Forwarded-For names the real sender of a push;
 # from any other peer the header is ignored, since anyone can write it.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# The daily close. The previous business day's statements are built every night at this local time
+# (HH:MM, Asia/Shanghai): late enough for the night's sessions to have ended and been settled.
+STATEMENTS_BUILD_AT = env("STATEMENTS_BUILD_AT", default="04:30")
+# An export of more orders than this runs as a task with its progress in the admin; a smaller one is
+# streamed to the browser at once.
+EXPORT_INLINE_MAX_ROWS = env.int("EXPORT_INLINE_MAX_ROWS", default=20_000)
 
 # Tomda cloud (汤姆达). Off until TOMDA_BASE_URL, TOMDA_API_ID and TOMDA_API_KEY are set.
 TOMDA_BASE_URL = env("TOMDA_BASE_URL", default="")  # e.g. https://sp.tom-da.com/Manage

@@ -23,6 +23,11 @@ class TomdaConfig(CounterpartyConfig):
 
         return TomdaInbox()
 
+    def statement_source(self):
+        from .statement import TomdaStatementSource
+
+        return TomdaStatementSource()
+
     def urlpatterns(self):
         from .views import tomda_push
 

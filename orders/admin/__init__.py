@@ -17,6 +17,9 @@ from orders.selectors import order_price_breakdown, order_price_stored
 from tariffs.display import render_breakdown
 from tariffs.units import format_duration, format_fen, format_tenths, format_wh
 
+from . import close  # noqa: F401  (registers the daily close's admin)
+from .curve import order_curve_field
+from .exports import orders_export_csv, orders_export_xlsx
 from .sessions import SESSION_COMMANDS, session_operation_view, session_start_view
 
 
@@ -188,6 +191,7 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
                     "service_fee",
                     "total",
                     "samples",
+                    "curve",
                 )
             },
         ),
@@ -196,8 +200,9 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
         (_("Price"), {"fields": ("tariff_version_link", "price_breakdown")}),
     )
     readonly_fields = tuple(field for _title, options in fieldsets for field in options["fields"])
+    curve = order_curve_field
     inlines = (OrderConflictInline, OrderSettlementInline, OrderSampleInline)
-    actions = ("stop_charging", "cancel_reservation", "refresh_from_vendor")
+    actions = ("stop_charging", "cancel_reservation", "refresh_from_vendor", orders_export_csv, orders_export_xlsx)
 
     def has_operate_session_permission(self, request, obj=None):
         return request.user.has_perm("orders.operate_session")

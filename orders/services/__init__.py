@@ -7,7 +7,7 @@
 from ._shared import STATUS_RANK
 from .numbering import BEIJING, order_no_generate
 from .progress import Progress, order_progress_record, orders_progress_record
-from .refresh import order_refresh
+from .refresh import order_refresh, orders_refresh
 from .sessions import order_reservation_cancel, order_reserve, order_start, order_stop
 from .settlement import Settlement, order_settle
 
@@ -25,4 +25,5 @@ __all__ = [
     "order_start",
     "order_stop",
     "orders_progress_record",
+    "orders_refresh",
 ]

@@ -2,11 +2,10 @@
 
 import secrets
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+from orders.days import BEIJING
 
 
 def order_no_generate(*, at: datetime | None = None) -> str:

@@ -11,11 +11,14 @@ from django.utils import timezone
 from orders.models import Order, OrderSample, OrderStatus, SampleExclusion, SettlementSource
 from orders.signals import order_progressed
 
-from ._shared import STATUS_RANK
+from ._shared import STATUS_RANK, orders_refuse_closed, with_day_closed
 from .conflicts import orders_readings_left_out_record
 
 # More power than any charger gives (2 MW): energy gained faster than this between two readings is a spike.
 SESSION_POWER_MAX_W = 2_000_000
+# The most energy and money one session can carry: 2 MWh, 100,000 yuan.
+SESSION_ENERGY_MAX_WH = 2_000_000
+SESSION_AMOUNT_MAX_FEN = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,13 @@ def orders_progress_record(
         # Locked in id order, so two batches touching the same orders wait for each other, never deadlock.
         orders = {
             order.pk: order
-            for order in Order.objects.select_for_update()
+            for order in with_day_closed(Order.objects.select_for_update())
             .filter(pk__in=ids)
             .annotate(newest_sample_at=Subquery(newest_sample.values("device_time")[:1]),
                       newest_sample_wh=Subquery(newest_sample.values("energy_wh")[:1]))
             .order_by("pk")
         }
+        orders_refuse_closed(orders=orders.values())
         changed: dict[int, set[str]] = {}
         progressed: set[int] = set()  # orders whose session the news moved: not those already closed
         samples = []

@@ -1,17 +1,24 @@
 """Asking the vendor where a session stands, for the news that did not come by itself."""
 
+import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chargers.vendor import VendorError, VendorUnavailable, vendor_adapter_for
+from chargers.vendor import VendorError, VendorNotConfigured, VendorUnavailable, vendor_adapter_for
 from orders.models import CloseReason, Order, OrderStatus, SettlementSource
 
 from ._shared import locked, order_fail_start
 from .progress import Progress, order_progress_record
 from .settlement import Settlement, order_settle
+
+logger = logging.getLogger(__name__)
+
+# Orders in a row the vendor did not answer about before a run gives up: each costs a read timeout.
+UNANSWERED_STOP = 3
 
 
 def _order_booking_closed(*, order: Order, vendor_status: str, now: datetime) -> Order:
@@ -89,3 +96,33 @@ def order_refresh(*, order: Order, close_if_ended: bool = False, now: datetime |
             now=now,
         )
     return order
+
+
+def orders_refresh(*, orders: Sequence[Order], vendor: str, now: datetime | None = None,
+                   close_if_ended: bool = False) -> int:
+    """Ask the vendor about each order (`order_refresh`); returns how many answers were applied.
+
+    A vendor that refuses one order is logged and the next is asked; one that does not answer for
+    `UNANSWERED_STOP` orders in a row, or is not configured, stops the run.
+    """
+    now = now or timezone.now()
+    refreshed = unanswered = 0
+    for order in orders:
+        try:
+            order_refresh(order=order, close_if_ended=close_if_ended, now=now)
+            refreshed += 1
+            unanswered = 0
+        except VendorNotConfigured:
+            logger.warning("vendor %s is not configured; %d orders wait", vendor, len(orders))
+            break
+        except VendorUnavailable as exc:
+            unanswered += 1
+            logger.warning("asking vendor %s about order %s: %s", vendor, order.order_no, exc)
+            if unanswered >= UNANSWERED_STOP:
+                # Unreachable: every other order would wait out its own timeout too. The next run asks again.
+                logger.warning("vendor %s does not answer; the other orders wait for the next run", vendor)
+                break
+            continue
+        except VendorError as exc:
+            logger.warning("asking vendor %s about order %s: %s", vendor, order.order_no, exc)
+    return refreshed

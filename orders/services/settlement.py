@@ -83,6 +83,7 @@ def order_settle(
                 "error": str(error), "max_hours": getattr(error, "max_hours", None),
             })
         order.price_lines = None if breakdown is None else breakdown.to_content()
+        order.price_periods = None if breakdown is None else breakdown.period_totals()
         order.electricity_fee_fen = breakdown.electricity_fen if breakdown else 0
         order.service_fee_fen = breakdown.service_fen if breakdown else 0
         order.total_fee_fen = breakdown.total_fen if breakdown else 0

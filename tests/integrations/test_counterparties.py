@@ -69,3 +69,17 @@ def test_a_counterparty_that_names_no_known_counterparty_is_refused_at_start_up(
 
     with pytest.raises(ImproperlyConfigured, match="nobody"):
         Stray("integrations.tomda", integrations.tomda).ready()
+
+
+@pytest.mark.parametrize("config", ENABLED, ids=lambda config: config.counterparty)
+def test_each_counterparty_that_has_a_statement_source_is_in_the_daily_close(config: CounterpartyConfig):
+    from orders.reconciliation.sources import StatementSource, statement_sources
+
+    source = config.statement_source()
+    if source is None:
+        assert config.counterparty not in statement_sources.codes()
+        return
+    registered = statement_sources.get(config.counterparty)
+    assert type(registered) is type(source) and registered.code == config.counterparty
+    for method in ("orders", "records"):
+        assert getattr(type(registered), method) is not getattr(StatementSource, method), method

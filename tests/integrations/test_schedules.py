@@ -1,9 +1,12 @@
 """The periodic tasks are written by the code on every migrate: created once, corrected, never doubled."""
 
+import datetime as dt
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 from django_q.models import Schedule
 
 from integrations.schedules import schedules_all, schedules_ensure
@@ -16,6 +19,8 @@ EXPECTED = {
     "tomda_sessions_poll": ("integrations.tomda.tasks.sessions_poll", 1),
     "tomda_sessions_stuck_check": ("integrations.tomda.tasks.sessions_stuck_check", 10),
     "tomda_token_refresh": ("integrations.tomda.tasks.token_refresh", 30),
+    # Daily, at STATEMENTS_BUILD_AT: no interval.
+    "statements_build": ("orders.tasks.statements_build_previous_day", None),
 }
 
 
@@ -31,10 +36,27 @@ def test_the_schedules_are_created_once_however_often_it_runs():
     schedules_ensure()
     schedules_ensure()
 
-    # Then each schedule exists once, every few minutes, forever
+    # Then each schedule exists once, every few minutes (the close's once a day), forever
     assert schedules() == EXPECTED
     assert Schedule.objects.count() == len(EXPECTED)
-    assert set(Schedule.objects.values_list("schedule_type", "repeats")) == {(Schedule.MINUTES, -1)}
+    assert set(Schedule.objects.exclude(name="statements_build").values_list("schedule_type", "repeats")) == {
+        (Schedule.MINUTES, -1)}
+    assert Schedule.objects.get(name="statements_build").schedule_type == Schedule.DAILY
+
+
+def test_a_changed_build_time_moves_the_nightly_close(settings):
+    settings.STATEMENTS_BUILD_AT = "04:30"
+    schedules_ensure()
+    first = Schedule.objects.get(name="statements_build").next_run
+
+    schedules_ensure()
+    assert Schedule.objects.get(name="statements_build").next_run == first  # unchanged: left as it is
+    settings.STATEMENTS_BUILD_AT = "05:15"
+    schedules_ensure()
+
+    moved = Schedule.objects.get(name="statements_build")
+    assert timezone.localtime(moved.next_run).strftime("%H:%M") == "05:15"
+    assert timezone.now() < moved.next_run <= timezone.now() + dt.timedelta(days=1)
 
 
 def test_a_changed_schedule_is_corrected_and_keeps_its_row():

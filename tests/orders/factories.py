@@ -1,10 +1,26 @@
 import datetime as dt
 
 import factory
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from chargers.vendor import ChargeStrategy
-from orders.models import CloseReason, ConflictKind, Order, OrderConflict, OrderSample, OrderStatus, Partner
+from orders.models import (
+    BusinessDay,
+    CloseReason,
+    ConflictKind,
+    DayAction,
+    DayEvent,
+    Export,
+    Order,
+    OrderConflict,
+    OrderSample,
+    OrderStatus,
+    Partner,
+    Statement,
+    StatementCategory,
+    StatementLine,
+)
 from orders.services import order_no_generate
 from tests.chargers.factories import ConnectorFactory
 
@@ -69,3 +85,60 @@ class OrderConflictFactory(factory.django.DjangoModelFactory):
     figures = factory.LazyAttribute(lambda c: {"started_at": c.order.started_at.isoformat(),
                                                "ended_at": c.order.started_at.isoformat()})
     recorded_at = factory.LazyFunction(timezone.now)
+
+
+class BusinessDayFactory(factory.django.DjangoModelFactory):
+    """A business day finance has not closed (a row exists once a day was closed, or closed and reopened)."""
+
+    class Meta:
+        model = BusinessDay
+
+    day = factory.Sequence(lambda n: dt.date(2026, 10, 1) + dt.timedelta(days=n))
+    closed = False
+
+
+class StatementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Statement
+
+    counterparty = "tomda"
+    day = factory.Sequence(lambda n: dt.date(2026, 10, 1) + dt.timedelta(days=n))
+    built_at = factory.LazyFunction(timezone.now)
+
+
+class StatementLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StatementLine
+
+    statement = factory.SubFactory(StatementFactory)
+    category = StatementCategory.ENERGY
+    order = factory.SubFactory(OrderFactory)
+    key = factory.LazyAttribute(lambda line: line.order.order_no)
+    ours = factory.LazyAttribute(lambda line: {"energy_wh": line.order.energy_wh, "amount_fen": 1050,
+                                               "status": line.order.status})
+    theirs = factory.LazyAttribute(lambda line: {"energy_wh": line.order.energy_wh + 1, "amount_fen": 1050,
+                                                 "status": line.order.status})
+    found_at = factory.LazyFunction(timezone.now)
+
+
+class DayEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DayEvent
+
+    day = factory.SubFactory(BusinessDayFactory)
+    action = DayAction.REOPENED
+    reason = "运营商补发账单"
+    user = factory.LazyFunction(lambda: get_user_model().objects.get_or_create(username="finance-lead")[0])
+    at = factory.LazyFunction(timezone.now)
+
+
+class ExportFactory(factory.django.DjangoModelFactory):
+    """An export of one day that a finance clerk asked for, not yet written."""
+
+    class Meta:
+        model = Export
+
+    day_from = dt.date(2026, 11, 30)
+    day_to = dt.date(2026, 11, 30)
+    requested_by = factory.LazyFunction(lambda: get_user_model().objects.get_or_create(username="finance-clerk")[0])
+    requested_at = factory.LazyFunction(timezone.now)

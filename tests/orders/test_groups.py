@@ -25,6 +25,10 @@ def test_operators_edit_the_network_operate_sessions_and_watch_the_integrations(
         "orders.view_ordersample",
         "orders.view_orderconflict",
         "orders.operate_session",
+        "orders.view_businessday",
+        "orders.view_statement",
+        "orders.view_statementline",
+        "orders.view_lineaction",
         "integrations.view_apicalllog",
         # Change on these two is replay and retry; their pages stay read-only.
         "integrations.view_inboundmessage",
@@ -35,11 +39,26 @@ def test_operators_edit_the_network_operate_sessions_and_watch_the_integrations(
     assert permissions_of("Operators") == expected
 
 
-def test_finance_only_views_orders_their_conflicts_partners_and_tariff_versions():
+def test_finance_views_orders_and_closes_days_but_reopens_none():
     assert permissions_of("Finance") == {
         "orders.view_order",
         "orders.view_ordersample",
         "orders.view_orderconflict",
+        "orders.view_ordersettlement",
         "orders.view_partner",
         "tariffs.view_tariffversion",
+        # The daily close: statements and their differences, resolving them, closing a day, exports.
+        "orders.view_businessday",
+        "orders.close_day",
+        "orders.view_dayevent",
+        "orders.view_statement",
+        "orders.view_statementline",
+        "orders.resolve_statementline",
+        "orders.view_lineaction",
+        "orders.view_export",
+        "orders.add_export",
+        "orders.export_orders",
     }
+    # Reopening a closed day is a permission of its own, for whom a superuser grants it.
+    assert not any("reopen_day" in permission for group in ("Finance", "Operators")
+                   for permission in permissions_of(group))

@@ -185,7 +185,7 @@ def test_the_run_stops_when_the_vendor_is_not_configured(cloud, caplog):
     assert cloud.asked == [first.order_no]
     second.refresh_from_db()
     assert second.energy_wh == 0
-    assert f"vendor {VENDOR} is not configured; 2 quiet orders wait" in caplog.text
+    assert f"vendor {VENDOR} is not configured; 2 orders wait" in caplog.text
 
 
 def test_a_vendor_without_an_adapter_is_not_asked_and_nothing_changes(caplog):
@@ -245,3 +245,15 @@ def test_one_run_asks_about_the_longest_quiet_first_up_to_its_limit(cloud, monke
     assert tasks.sessions_poll(vendor=VENDOR, quiet_minutes=5) == 2
 
     assert cloud.asked == [quietest.order_no, quieter.order_no]
+
+
+def test_a_vendor_that_answers_nothing_three_times_in_a_row_stops_the_run(cloud, caplog):
+    quiet = [session(OrderStatus.CHARGING, quiet_minutes=20 - n) for n in range(5)]
+    for order in quiet:
+        cloud.answers[order.order_no] = VendorUnavailable("timed out", vendor=VENDOR)
+
+    assert tasks.sessions_poll(vendor=VENDOR, quiet_minutes=5) == 0
+
+    # Each unanswered question costs a timeout: after three the rest wait for the next run.
+    assert cloud.asked == [order.order_no for order in quiet[:3]]
+    assert "does not answer" in caplog.text

@@ -32,6 +32,9 @@ ACTIVE_STATUSES = [
     OrderStatus.STOPPING,
 ]
 
+# A session in one of these has ended for good; nothing but a correction changes it.
+TERMINAL_STATUSES = [OrderStatus.SETTLED, OrderStatus.START_FAILED, OrderStatus.CANCELLED]
+
 
 class CloseReason(models.TextChoices):
     """Why a session ended, in our words; the vendor's code and text are kept beside it."""
@@ -170,6 +173,13 @@ class Order(models.Model):
         blank=True,
         help_text=_("The pricing engine's breakdown stored at settlement, line by line; empty when it could not "
                     "price the order."),
+    )
+    price_periods = models.JSONField(
+        _("our price by period"),
+        null=True,
+        blank=True,
+        help_text=_("Energy and fees of our price by time-of-use period (尖峰平谷): {period: [Wh, electricity fen, "
+                    "service fen]}, stored with the price lines for the exports."),
     )
     last_data_at = models.DateTimeField(
         _("last vendor data"), null=True, blank=True, help_text=_("When the vendor last told us about the session.")
