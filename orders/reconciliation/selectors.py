@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -103,6 +103,3 @@ def day_statements(*, day: date) -> list[tuple[object, Statement | None, dict]]:
         counts.setdefault(row["statement__counterparty"], {})[row["state"]] = row["n"]
     return [(source, statements.get(source.code), counts.get(source.code, {})) for source in statement_sources]
 
-
-def day_unresolved_count(*, day: date) -> int:
-    return StatementLine.objects.filter(Q(statement__day=day), state__in=UNRESOLVED_STATES).count()
