@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -38,7 +39,8 @@ class ExportRequestForm(forms.ModelForm):
     class Meta:
         model = Export
         fields = ("kind", "format", "day_from", "day_to")
-        help_texts = {"day_to": _("At most %(days)d days, the first and the last included.") % {"days": MAX_DAYS}}
+        help_texts = {"day_to": lazy(lambda: gettext("At most %(days)d days, the first and the last included.")
+                                     % {"days": MAX_DAYS}, str)()}
 
     def clean(self):
         cleaned = super().clean()

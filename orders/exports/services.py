@@ -4,6 +4,7 @@ answered straight to the browser."""
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from datetime import date
 
@@ -25,6 +26,7 @@ from .rows import DIMENSIONS, export_headers, export_rows, export_summary_rows
 from .writers import (
     PROGRESS_EVERY,
     csv_chunks,
+    csv_file_write,
     csv_write,
     row_tuples,
     summary_csv_chunks,
@@ -107,10 +109,10 @@ def _orders_write(*, orders: QuerySet[Order], format: str, out, progress=None,  
     """Write the orders' export in `format` to the open binary file `out` (at its path for XLSX); `days` are
     the business days the orders are those of, if they are."""
     headers = export_headers()
-    rows = export_rows(orders=orders, days=days)
     if format == ExportFormat.CSV:
-        csv_write(chunks=csv_chunks(rows=rows, headers=headers, progress=progress), out=out)
+        csv_file_write(orders=orders, days=days, headers=headers, out=out, progress=progress)
         return
+    rows = export_rows(orders=orders, days=days)
     xlsx_write_orders(rows=row_tuples(rows=rows), path=out.name, sheet_name=_("Orders"), headers=headers,
                       progress=progress)
 
@@ -127,6 +129,18 @@ def _summaries_write(*, tables, format: str, out) -> None:  # noqa: A002
         xlsx_write_summaries(tables=tables, path=out.name)
 
 
+class _WrittenFile(File):
+    """The finished temporary file, which a file-system storage moves into place instead of copying (a day's
+    CSV is hundreds of megabytes); any other storage reads it."""
+
+    def __init__(self, file, path):
+        super().__init__(file, name=path)
+        self.path = path
+
+    def temporary_file_path(self):
+        return self.path
+
+
 def export_run(*, export_id: int) -> Export:
     """Write a queued export to default storage under its `file`, reporting progress in rows_done/rows_total.
 
@@ -141,11 +155,11 @@ def export_run(*, export_id: int) -> Export:
         export.state = ExportState.RUNNING
         export.save(update_fields=["state"])
     report = _ProgressReport(export.pk)
+    fd, path = tempfile.mkstemp(suffix=f".{export.format}", dir=settings.FILE_UPLOAD_TEMP_DIR)
+    os.close(fd)
     try:
         # A task has no request: the export speaks the site's language.
-        with translation.override(settings.LANGUAGE_CODE), tempfile.NamedTemporaryFile(
-            suffix=f".{export.format}"
-        ) as out:
+        with translation.override(settings.LANGUAGE_CODE), open(path, "w+b") as out:
             if export.kind == ExportKind.ORDERS:
                 orders = orders_of_days(day_from=export.day_from, day_to=export.day_to)
                 export.rows_total = orders.count()
@@ -161,7 +175,7 @@ def export_run(*, export_id: int) -> Export:
             out.seek(0)
             name = export_filename(kind=export.kind, format=export.format, day_from=export.day_from,
                                    day_to=export.day_to)
-            export.file.save(name, File(out), save=False)
+            export.file.save(name, _WrittenFile(out, path), save=False)
     except Exception as error:
         logger.exception("export %s failed", export_id)
         export.state = ExportState.FAILED
@@ -171,6 +185,8 @@ def export_run(*, export_id: int) -> Export:
         return export
     finally:
         report.close()
+        if os.path.exists(path):  # not moved into storage
+            os.remove(path)
     export.state = ExportState.DONE
     export.rows_done = export.rows_total
     export.finished_at = timezone.now()

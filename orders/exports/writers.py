@@ -3,7 +3,8 @@ XlsxWriter in constant-memory mode, whose rows of prepared text go straight into
 
 Both keep memory flat whatever the number of rows: CSV is written chunk by chunk as the database sends it,
 XLSX one row at a time (XlsxWriter keeps only the current row; the workbook is assembled from its temporary
-row file when it is closed).
+row file when it is closed). On PostgreSQL the XLSX rows come through COPY too (its text format), so the
+database computes them while Python writes; a day's CSV file is copied in slices on several connections.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import codecs
 import csv
 import functools
 import io
+import logging
 import operator
 import re
+import shutil
+import tempfile
 import threading
 import unicodedata
 import zipfile
@@ -24,6 +28,7 @@ from itertools import chain, islice
 
 import xlsxwriter
 import xlsxwriter.workbook
+from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext
@@ -33,17 +38,19 @@ from xlsxwriter.xmlwriter import XMLwriter
 from tariffs.units import format_fen, format_wh
 
 from .expressions import FORMULA_STARTS
-from .rows import ORDER_COLUMNS, SUMMARY_HEADERS, Column, Dimension, Kind, SummaryRow, export_sql
+from .rows import ORDER_COLUMNS, SUMMARY_HEADERS, Column, Dimension, Kind, SummaryRow, export_rows, export_sql
 
 BOM = codecs.BOM_UTF8
 # Bytes handed on at a time: a row of COPY's output is one message of about 300 bytes.
 CHUNK_BYTES = 256 * 1024
-# Rows fetched at a time from the database for XLSX, and for CSV on SQLite.
+# Rows fetched at a time from SQLite.
 FETCH_ROWS = 10_000
 # How often a writer reports its progress, in rows.
 PROGRESS_EVERY = 5_000
 
 Progress = Callable[[int], None]
+
+logger = logging.getLogger(__name__)
 
 # --- CSV ------------------------------------------------------------------------------------------------
 
@@ -77,16 +84,16 @@ def csv_chunks(*, rows: QuerySet, headers: Sequence[str], progress: Progress | N
 POSTGRES_SETTINGS = {
     # JIT compiling the row expressions costs more than it saves here (measured on a day's export).
     "jit": "off",
+    # The planner prices each function of a row at next to nothing, so it never hands the export's rows to
+    # parallel workers, where they take much less time; nothing in the query keeps them from it.
+    "parallel_setup_cost": "0",
+    "parallel_tuple_cost": "0",
 }
 
 
 @contextmanager
 def postgres_export_transaction(using: str):
-    """A transaction for the export's query on PostgreSQL, with POSTGRES_SETTINGS for it alone.
-
-    Inside a transaction Django's server-side cursor also streams the rows as the query yields them;
-    outside one it is declared WITH HOLD, which computes the whole result before the first fetch.
-    """
+    """A transaction for the export's query on PostgreSQL, with POSTGRES_SETTINGS for it alone."""
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         for name, value in POSTGRES_SETTINGS.items():
             cursor.execute(f"SET LOCAL {name} = {value}")
@@ -118,6 +125,157 @@ def _copy_chunks(rows, progress, every):
         yield bytes(buffer)
     if progress is not None:
         progress(done)
+
+
+# A day's CSV written to a file on PostgreSQL is copied in this many slices of its orders at once, each on a
+# connection of its own: PostgreSQL then computes the rows on as many cores, and a slice's COPY keeps its
+# own order, which parallel workers inside one query can only keep by merging their rows in one process.
+COPY_SLICES = 2
+# Fewer rows than this a slice are copied in one go: threads and connections would cost more than they save.
+MIN_SLICE_ROWS = 50_000
+
+
+def csv_file_write(*, orders: QuerySet, headers: Sequence[str], out, days=None, progress: Progress | None = None,
+                   every: int | None = None, slices: int | None = None) -> int:
+    """Write the CSV of the orders' export rows (`export_rows(orders=..., days=...)`) to the binary file
+    `out`; the number of rows written.
+
+    On PostgreSQL outside a transaction, the orders are cut by creation time into `slices` parts of about
+    as many rows, COPYed at once from one snapshot (pg_export_snapshot, as pg_dump -j does): the first
+    straight into `out`, the others into temporary files appended after it in order. Inside a transaction
+    (whose own writes no other connection sees) and on SQLite, `csv_chunks` writes it in one go.
+    """
+    connection = connections[orders.db]
+    slices = COPY_SLICES if slices is None else slices
+    if connection.vendor != "postgresql" or connection.in_atomic_block or slices < 2:
+        done = 0
+
+        def counted(rows_done):
+            nonlocal done
+            done = rows_done
+            if progress is not None:
+                progress(rows_done)
+
+        csv_write(chunks=csv_chunks(rows=export_rows(orders=orders, days=days), headers=headers,
+                                    progress=counted, every=every), out=out)
+        return done
+    return _csv_sliced(orders=orders, headers=headers, out=out, days=days, progress=progress,
+                       every=every or PROGRESS_EVERY, slices=slices)
+
+
+def _csv_sliced(*, orders, headers, out, days, progress, every, slices):
+    import psycopg  # PostgreSQL only
+
+    connection = connections[orders.db]
+    header = io.StringIO()
+    _csv_writer(header, vendor="postgresql").writerow(headers)
+    out.write(BOM + header.getvalue().encode())
+    sides, threads, errors = [], [], []
+    with transaction.atomic(using=orders.db), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = cursor.fetchone()[0]
+        for statement in _SLICE_SETTINGS:
+            cursor.execute(statement)
+        ordered = orders.order_by("created_at", "id")
+        total = ordered.count()
+        if total < slices * MIN_SLICE_ROWS:
+            slices = 1
+        # Bounds at every total/slices-th order (an index range scan each); an order belongs to the slice its
+        # creation time falls in, so no order is in two slices or none.
+        bounds = [ordered.values_list("created_at", flat=True)[total * i // slices] for i in range(1, slices)]
+        edges = [None, *bounds, None]
+        parts = []
+        for low, high in zip(edges[:-1], edges[1:], strict=True):
+            part = orders if low is None else orders.filter(created_at__gte=low)
+            parts.append(part if high is None else part.filter(created_at__lt=high))
+        counts = [0] * slices
+        binder = psycopg.ClientCursor(connection.connection)
+        statements = []
+        for part in parts:
+            sql, params = export_sql(rows=export_rows(orders=part, days=days))
+            statements.append(f"COPY ({binder.mogrify(sql, params)}) TO STDOUT WITH (FORMAT csv)")
+        try:
+            for index in range(1, slices):
+                side = connections.create_connection(orders.db)
+                side.ensure_connection()
+                sink = tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR)  # noqa: SIM115 (closed below)
+                sides.append((side, sink))
+                thread = threading.Thread(target=_slice_copy, name=f"export-slice-{index}", daemon=True,
+                                          args=(side.connection, snapshot, statements[index], sink, counts, index,
+                                                errors))
+                threads.append(thread)
+                thread.start()
+            reported = 0
+            with cursor.cursor.copy(statements[0]) as copy:
+                for data in copy:
+                    out.write(data)
+                    counts[0] += 1
+                    if progress is not None and counts[0] - reported >= every:
+                        reported = counts[0]
+                        progress(sum(counts))
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(timeout=0.5)
+                    if progress is not None:
+                        progress(sum(counts))
+            if errors:
+                raise errors[0]
+            for _side, sink in sides:
+                sink.seek(0)
+                shutil.copyfileobj(sink, out, 1024 * 1024)
+        except BaseException:
+            for side, _sink in sides:
+                _cancel(side.connection)
+            for thread in threads:
+                thread.join()
+            raise
+        finally:
+            for side, sink in sides:
+                sink.close()
+                side.close()
+    done = sum(counts)
+    if progress is not None:
+        progress(done)
+    return done
+
+
+def _cancel(raw) -> None:
+    """Ask the server to stop a slice's COPY (the export failed): best effort, the failure is what matters."""
+    import psycopg
+
+    try:
+        (getattr(raw, "cancel_safe", None) or raw.cancel)()
+    except psycopg.Error:
+        logger.warning("could not cancel an export slice's COPY", exc_info=True)
+
+
+# Each slice is one core's work: no parallel workers inside it.
+_SLICE_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL max_parallel_workers_per_gather = 0")
+
+
+def _slice_copy(raw, snapshot, statement, sink, counts, index, errors):
+    """One slice's COPY on its own psycopg connection, in the snapshot of the export's transaction."""
+    from psycopg import sql
+
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cursor.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+            for setting in _SLICE_SETTINGS:
+                cursor.execute(setting)
+            buffer = bytearray()
+            with cursor.copy(statement) as copy:
+                for data in copy:
+                    buffer += data
+                    counts[index] += 1
+                    if len(buffer) >= CHUNK_BYTES:
+                        sink.write(buffer)
+                        buffer.clear()
+            sink.write(buffer)
+            cursor.execute("COMMIT")
+    except BaseException as error:  # told to the main thread, which raises it
+        errors.append(error)
 
 
 def row_tuples(*, rows: QuerySet) -> Iterator[tuple]:
@@ -229,10 +387,18 @@ def _inline_text(text: str) -> str:
     return f'<is><t xml:space="preserve">{text}</t></is>' if preserve else f"<is><t>{text}</t></is>"
 
 
-# Text values of a row joined for one search: DEL is neither special nor whitespace, so a value's edges stay
-# visible to the search (a DEL inside a value only sends the row the slow way).
+# A row's values are joined and looked at once for anything _inline_text would change: XML's specials,
+# control characters (tab, line feed and carriage return among them), "_x" (of a literal _xHHHH_) and a
+# space at either end of a value, the one XML whitespace left (a value's edges stay visible around the
+# joiner; a joiner inside a value only sends the row the slow way). One character class and a few
+# substring tests cost a fifth of one regular expression with anchors.
 _JOINER = "\x7f"
-_SPECIAL_JOINED = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|(?:^|\x7f)\s|\s(?:\x7f|$)")
+_SPECIAL_CHARS = re.compile(r"[&<>\x00-\x1f\ufffe\uffff]")
+
+
+def _needs_escaping(joined: str) -> bool:
+    return bool(_SPECIAL_CHARS.search(joined) or "_x" in joined or " \x7f" in joined or "\x7f " in joined
+                or joined[:1] == " " or joined[-1:] == " ")
 _blank = operator.not_  # None and "" are both an empty cell
 
 
@@ -244,9 +410,9 @@ class PreparedRowsWorksheet(Worksheet):
     %-format of a template chosen by which of its cells are empty, appended to the row file that
     constant_memory mode writes anyway; XlsxWriter still writes everything else (styles, column widths,
     panes, the package). Cells carry no `r` attribute: it is optional (ECMA-376 §18.3.1.4), a cell without
-    one follows the cell before, and it is a fifth of the sheet's bytes. This relies on constant_memory's row
-    file and dimension bookkeeping (`row_data_fh`, `previous_row`, `dim_*`), which the tests read back
-    through openpyxl.
+    one follows the cell before (so an empty value is an empty `<c/>`, which keeps its place), and it would
+    be a fifth of the sheet's bytes. This relies on constant_memory's row file and dimension bookkeeping
+    (`row_data_fh`, `previous_row`, `dim_*`), which the tests read back through openpyxl.
     """
 
     def prepared_rows_write(self, first_row: int, rows: Iterable[Sequence[str | None]],
@@ -274,11 +440,10 @@ class PreparedRowsWorksheet(Worksheet):
             empty = tuple(map(_blank, values))
             template = templates.get(empty)
             if template is None:
-                template = templates[empty] = "".join(
-                    ['<row r="%d">', *(piece[0] for piece, blank in zip(pieces, empty, strict=True) if not blank),
-                     "</row>"])
+                cells_xml = ("<c/>" if blank else piece[0] for piece, blank in zip(pieces, empty, strict=True))
+                template = templates[empty] = "".join(['<row r="%d">', *cells_xml, "</row>"])
             present = tuple(filter(None, values))
-            if _SPECIAL_JOINED.search(_JOINER.join(present)):
+            if _needs_escaping(_JOINER.join(present)):
                 lines.append(self._row_escaped(number, values, pieces, text))
             else:
                 lines.append(template % (number, *present))
@@ -295,8 +460,8 @@ class PreparedRowsWorksheet(Worksheet):
     @staticmethod
     def _row_escaped(number, values, pieces, text):
         """A row with a value that needs escaping, cell by cell (rare: outside text with XML's specials)."""
-        cells = [f"{head}{_inline_text(value) if is_text else value}{tail}"
-                 for (_template, head, tail), value, is_text in zip(pieces, values, text, strict=True) if value]
+        cells = [f"{head}{_inline_text(value) if is_text else value}{tail}" if value else "<c/>"
+                 for (_template, head, tail), value, is_text in zip(pieces, values, text, strict=True)]
         return f'<row r="{number}">{"".join(cells)}</row>'
 
 

@@ -6,7 +6,8 @@
 DATABASE_URL names the PostgreSQL server and the database to use; anything but PostgreSQL is refused. The
 script drops and creates that database, migrates it and fills one business day with `--orders` orders over
 20 stations, 200 chargers of both vendors, 400 connectors and 5 partners (a sixth of the orders without one),
-nine in ten with a price by period, one in a hundred with a difference in the day's statement; inserted
+nine in ten priced (by period, and with the price lines the settlement stores beside them, about 700 bytes
+of JSON; --slim leaves the lines out), one in a hundred with a difference in the day's statement; inserted
 by one INSERT ... SELECT over generate_series, then VACUUM ANALYZE. `--reuse` keeps a database filled by an
 earlier `--keep` run with the same number of orders.
 
@@ -81,15 +82,16 @@ def database_drop(url):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
-def database_filled(url, orders) -> bool:
-    """Whether the database exists and holds this benchmark's day of `orders` orders."""
+def database_filled(url, orders, *, price_lines) -> bool:
+    """Whether the database exists and holds this benchmark's day of `orders` orders, with price lines or not."""
     import psycopg
 
     try:
         with psycopg.connect(url) as conn:
-            return conn.execute("SELECT count(*) FROM orders_order").fetchone()[0] == orders
+            count, lined = conn.execute("SELECT count(*), count(price_lines) FROM orders_order").fetchone()
     except psycopg.Error:
         return False
+    return count == orders and (lined > 0) == price_lines
 
 
 def places_build():
@@ -139,7 +141,15 @@ SELECT
     wh / 10, wh / 10 + 300, wh, pe + ve, ps + vs, pe + ve + ps + vs,
     CASE WHEN i %% 10 < 7 THEN pe + ve + ps + vs END, 80,
     '粤B' || lpad((i %% 100000)::text, 5, '0'), '', '',
-    (ARRAY['full', 'user_stop', 'amount_reached', 'unplugged'])[1 + i %% 4], '', '', 'vendor', NULL, NULL,
+    (ARRAY['full', 'user_stop', 'amount_reached', 'unplugged'])[1 + i %% 4], '', '', 'vendor', NULL,
+    CASE WHEN i %% 10 <> 9 AND %(price_lines)s THEN jsonb_build_array(
+        jsonb_build_object('kind', 'period', 'row', 1, 'interval', 'peak', 'start', started, 'end', middle,
+                           'energy_wh', peak_wh, 'seconds', 1800, 'electricity_price_e4', 10500,
+                           'service_price_e4', 6000, 'unit_seconds', NULL, 'electricity_fen', pe, 'service_fen', ps),
+        jsonb_build_object('kind', 'period', 'row', 3, 'interval', 'valley', 'start', middle, 'end', ended,
+                           'energy_wh', wh - peak_wh, 'seconds', 1800, 'electricity_price_e4', 3500,
+                           'service_price_e4', 4000, 'unit_seconds', NULL, 'electricity_fen', ve, 'service_fen', vs))
+    END,
     CASE WHEN i %% 10 <> 9 THEN jsonb_build_object('peak', jsonb_build_array(peak_wh, pe, ps),
                                                    'valley', jsonb_build_array(wh - peak_wh, ve, vs)) END,
     created + interval '1 hour', created, created
@@ -148,6 +158,11 @@ FROM generate_series(1::bigint, %(count)s) AS g(i),
                      1 + i %% %(connector_count)s AS c,
                      1000 + (i * 7919) %% 59000 AS wh) AS base,
      LATERAL (SELECT (wh * 6) / 10 AS peak_wh) AS split,
+     LATERAL (SELECT to_char(created + interval '20 seconds', 'YYYY-MM-DD"T"HH24:MI:SSOF:00') AS started,
+                     to_char(created + interval '20 seconds' + make_interval(secs => wh / 20),
+                             'YYYY-MM-DD"T"HH24:MI:SSOF:00') AS middle,
+                     to_char(created + interval '20 seconds' + make_interval(secs => wh / 10),
+                             'YYYY-MM-DD"T"HH24:MI:SSOF:00') AS ended) AS times,
      LATERAL (SELECT peak_wh * 10500 / 100000 AS pe, peak_wh * 6000 / 100000 AS ps,
                      (wh - peak_wh) * 3500 / 100000 AS ve, (wh - peak_wh) * 4000 / 100000 AS vs) AS fees
 """
@@ -161,7 +176,7 @@ FROM orders_order WHERE id %% 100 = 0
 """
 
 
-def day_fill(count):
+def day_fill(count, *, price_lines=True):
     from django.db import connection
     from django.utils import timezone
 
@@ -172,7 +187,7 @@ def day_fill(count):
     start, _end = business_day_bounds(DAY)
     with connection.cursor() as cursor:
         cursor.execute(ORDERS_INSERT, {
-            "count": count, "start": start,
+            "count": count, "start": start, "price_lines": price_lines,
             "partners": [p.pk for p in partners], "partner_count": len(partners),
             "stations": [c.charger.station_id for c in connectors], "chargers": [c.charger_id for c in connectors],
             "connectors": [c.pk for c in connectors], "connector_count": len(connectors),
@@ -213,26 +228,28 @@ def _export_task(fmt):
 
 
 def _prepared_rows(limit):
-    """The export's rows with numbers as exact Decimals, as a library's own row API wants them."""
+    """The export's rows, from the same COPY as the product's, with numbers as exact Decimals, as a library's
+    own row API wants them."""
     from decimal import Decimal
-
-    from django.db import transaction
 
     from orders.exports import ORDER_COLUMNS, export_rows
     from orders.exports.rows import Kind
+    from orders.exports.writers import row_tuples
     from orders.selectors import orders_of_days
 
     numeric = [i for i, column in enumerate(ORDER_COLUMNS) if column.kind in (Kind.YUAN, Kind.KWH)]
-    rows = export_rows(orders=orders_of_days(day_from=DAY))
+    connector = [i for i, column in enumerate(ORDER_COLUMNS) if column.kind == Kind.INTEGER]
+    rows = export_rows(orders=orders_of_days(day_from=DAY), days=(DAY, DAY))
     if limit:
         rows = rows[:limit]
-    with transaction.atomic():
-        for row in rows.iterator(chunk_size=10_000):
-            row = list(row)
-            for i in numeric:
-                if row[i] is not None:
-                    row[i] = Decimal(row[i])
-            yield row
+    for row in row_tuples(rows=rows):
+        row = list(row)
+        for i in numeric:
+            if row[i] is not None:
+                row[i] = Decimal(row[i])
+        for i in connector:
+            row[i] = int(row[i])
+        yield row
 
 
 def _xlsxwriter_plain(path, limit):
@@ -340,6 +357,9 @@ def main():
     parser.add_argument("--library-orders", type=int, default=0,
                         help="rows given to the plain XlsxWriter and openpyxl runs (0: the whole day)")
     parser.add_argument("--only", choices=MEASUREMENTS, action="append", help="run only these measurements")
+    parser.add_argument("--slim", action="store_true",
+                        help="orders without their stored price lines (the export reads none of them; they make "
+                             "the rows COPY (SELECT *) dumps as long as a settled order's are)")
     parser.add_argument("--keep", action="store_true", help="keep the database for a later --reuse")
     parser.add_argument("--reuse", action="store_true", help="use the database of an earlier --keep run")
     parser.add_argument("--child", choices=MEASUREMENTS, help=argparse.SUPPRESS)
@@ -357,7 +377,7 @@ def main():
 
     import django
 
-    reused = args.reuse and database_filled(url, args.orders)
+    reused = args.reuse and database_filled(url, args.orders, price_lines=not args.slim)
     if not reused:
         database_recreate(url)
     django.setup()
@@ -367,7 +387,7 @@ def main():
         if not reused:
             started = time.perf_counter()
             call_command("migrate", verbosity=0)
-            day_fill(args.orders)
+            day_fill(args.orders, price_lines=not args.slim)
             print(f"filled {args.orders} orders of {DAY} in {time.perf_counter() - started:.1f} s")
         measure("copy", 0)  # warm-up: the day's pages in the caches, as on a server that just wrote them
         results = {}

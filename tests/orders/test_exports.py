@@ -299,6 +299,26 @@ def test_the_workbook_has_real_numbers_in_their_formats_and_a_frozen_bold_header
     assert priced[COLUMN["station"]].value == "南山充电站"
 
 
+def test_the_workbook_holds_the_csv_s_values_cell_for_cell(django_capture_on_commit_callbacks, clerk, day_orders):
+    difference(day_orders["priced"], LineState.OPEN)
+    csv_rows = rows_by_order_no(exported_csv(run_export(django_capture_on_commit_callbacks, clerk))[1:])
+    book, _data = exported_book(run_export(django_capture_on_commit_callbacks, clerk, format=ExportFormat.XLSX))
+
+    xlsx_rows = {row[0]: row for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    assert xlsx_rows.keys() == csv_rows.keys()
+    for order_no, csv_row in csv_rows.items():
+        shown = []
+        for column, value in zip(ORDER_COLUMNS, xlsx_rows[order_no], strict=True):
+            if value is None:
+                shown.append("")
+            elif column.kind == Kind.TEXT:
+                shown.append(value)
+            else:  # a number: the same decimal as the CSV's text
+                places = {Kind.YUAN: 2, Kind.KWH: 3, Kind.INTEGER: 0}[column.kind]
+                shown.append(f"{Decimal(str(value)):.{places}f}")
+        assert shown == csv_row, order_no
+
+
 def test_the_columns_are_wide_enough_for_their_chinese_text(django_capture_on_commit_callbacks, clerk):
     order_of_day(connector__charger__station__name="深圳市南山区科技园科发路八号超级充电站")
 
@@ -488,6 +508,56 @@ def test_others_see_the_progress_while_the_export_runs(django_user_model, monkey
     assert seen[:3] == [(1, 3), (2, 3), (3, 3)]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_day_copied_in_slices_is_the_file_copied_at_once(django_user_model, monkeypatch):
+    # Committed orders and no transaction around the task: on PostgreSQL the CSV is copied in slices on
+    # connections of their own, from one snapshot. (SQLite writes it in one go either way.)
+    clerk = django_user_model.objects.create_user("clerk", password="pw-clerk-1234")  # noqa: S106
+    for minute in range(9):
+        order_of_day(at=NOON + dt.timedelta(minutes=minute), energy_wh=1000 + minute)
+    monkeypatch.setattr(writers, "MIN_SLICE_ROWS", 1)
+    monkeypatch.setattr(writers, "COPY_SLICES", 3)
+    slices = []
+    copy = writers._slice_copy
+    monkeypatch.setattr(writers, "_slice_copy", lambda *args: (slices.append(args[5]), copy(*args)))
+
+    export = export_request(kind=ExportKind.ORDERS, format=ExportFormat.CSV, day_from=DAY, day_to=DAY, user=clerk)
+
+    export.refresh_from_db()
+    with export.file.open("rb") as fh:
+        sliced = fh.read()
+    at_once = b"".join(writers.csv_chunks(rows=export_rows(orders=Order.objects.all()), headers=export_headers()))
+    assert export.state == ExportState.DONE
+    assert (export.rows_done, export.rows_total) == (9, 9)
+    assert sliced == at_once
+    assert [row[COLUMN["energy"]] for row in read_csv(sliced)[1:]] == [f"1.00{minute}" for minute in range(9)]
+    assert sorted(slices) == ([1, 2] if connection.vendor == "postgresql" else [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_slice_fails_the_export(django_user_model, monkeypatch):
+    # (SQLite copies no slices: there the export is done.)
+    clerk = django_user_model.objects.create_user("clerk", password="pw-clerk-1234")  # noqa: S106
+    for minute in range(4):
+        order_of_day(at=NOON + dt.timedelta(minutes=minute))
+    monkeypatch.setattr(writers, "MIN_SLICE_ROWS", 1)
+
+    def broken(raw, snapshot, statement, sink, counts, index, errors):
+        errors.append(RuntimeError("slice lost"))
+
+    monkeypatch.setattr(writers, "_slice_copy", broken)
+
+    export = export_request(kind=ExportKind.ORDERS, format=ExportFormat.CSV, day_from=DAY, day_to=DAY, user=clerk)
+
+    export.refresh_from_db()
+    if connection.vendor == "postgresql":
+        assert export.state == ExportState.FAILED
+        assert "slice lost" in export.error
+        assert not export.file
+    else:
+        assert export.state == ExportState.DONE
+
+
 def test_a_failing_export_is_left_failed_with_its_error(django_capture_on_commit_callbacks, clerk, monkeypatch):
     order_of_day()
 
@@ -567,6 +637,40 @@ def test_a_small_workbook_is_answered_as_an_attachment(day_orders):
     assert len(book.sheetnames) == len(DIMENSIONS)
 
 
+def test_a_stream_closed_half_way_leaves_the_connection_usable(day_orders, monkeypatch):
+    # A browser that goes away mid-download: on PostgreSQL the COPY is cut off, its transaction rolled back.
+    # (The response's own close would also close the request's database connection, as it should.)
+    monkeypatch.setattr(writers, "CHUNK_BYTES", 1)  # a chunk a row
+    chunks = writers.csv_chunks(rows=export_rows(orders=Order.objects.all()), headers=export_headers())
+
+    next(chunks)  # the header
+    next(chunks)  # the first row: the COPY is under way
+    chunks.close()
+
+    assert Order.objects.count() == 4
+
+
+def test_the_fixed_beijing_offset_is_the_zone_s():
+    from orders.days import BEIJING
+    from orders.exports.expressions import BEIJING_UTC_OFFSET_HOURS
+
+    for year in (1992, 2026, 2040):
+        for month in (1, 7):
+            moment = dt.datetime(year, month, 1, tzinfo=BEIJING)
+            assert moment.utcoffset() == dt.timedelta(hours=BEIJING_UTC_OFFSET_HOURS)
+
+
+def test_an_order_without_a_partner_order_number_has_an_empty_cell(django_capture_on_commit_callbacks, clerk,
+                                                                   day_orders):
+    book, _data = exported_book(run_export(django_capture_on_commit_callbacks, clerk, format=ExportFormat.XLSX))
+
+    rows = {row[0]: row for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    zero = rows[day_orders["zero"].order_no]
+    assert zero[COLUMN["partner_order_no"]] is None
+    assert zero[COLUMN["started_at"]] is None
+    assert zero[COLUMN["partner"]] == str(DIRECT)
+
+
 # --- the admin --------------------------------------------------------------------------------------------
 
 
@@ -610,11 +714,14 @@ def test_the_export_list_shows_progress_and_the_download_link(django_capture_on_
 def test_a_clerk_requests_an_export_from_the_admin_form(django_capture_on_commit_callbacks, client, clerk,
                                                        day_orders):
     client.force_login(clerk)
+    page = client.get(reverse("admin:orders_export_add"))
     form = {"kind": ExportKind.ORDERS, "format": ExportFormat.XLSX, "day_from": "2026-11-30", "day_to": "2026-11-30"}
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:orders_export_add"), form)
 
+    assert page.status_code == 200
+    assert "31" in page.content.decode()  # the most days an export covers
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:orders_export_changelist")
     export = Export.objects.get()
