@@ -222,3 +222,43 @@ class ChargerTariffPush(models.Model):
 
     def __str__(self):
         return f"{self.charger} ← {self.tariff_version}"
+
+
+class OfflineRevenueReading(models.Model):
+    """A device's running totals of the money it took by itself (coins, offline cards), as it reported them.
+
+    Every reading is kept. One that is not newer (by device time) than the last one counted is kept but not
+    counted: it arrived late. A counted reading's increments are what the device took since the one before.
+    A total lower than the one before means the device's counter was reset or repaired: the reading is a new
+    baseline for that counter (it adds nothing, and is flagged for finance), since a fall cannot say what was
+    taken since. The first reading of a device is the baseline: its totals are history we cannot date.
+    """
+
+    charger = models.ForeignKey(Charger, on_delete=models.CASCADE, related_name="offline_revenue",
+                                verbose_name=_("charger"))
+    device_time = models.DateTimeField(_("device time"))
+    coin_total_fen = models.PositiveIntegerField(_("coin total (fen)"))
+    card_total_fen = models.PositiveIntegerField(_("offline card total (fen)"))
+    coin_fen = models.PositiveIntegerField(_("coins since the reading before (fen)"), default=0)
+    card_fen = models.PositiveIntegerField(_("offline cards since the reading before (fen)"), default=0)
+    counted = models.BooleanField(
+        _("counted"), default=True,
+        help_text=_("False for a reading not newer than the last one counted: kept, but it adds nothing."),
+    )
+    reset = models.BooleanField(_("counter reset"), default=False,
+                                help_text=_("A total fell below the reading before (a reset or a repair): that counter "
+                                            "starts again from this reading, and what was taken between the two "
+                                            "readings is not known."))
+    received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
+        verbose_name = _("offline revenue reading")
+        verbose_name_plural = _("offline revenue readings")
+        ordering = ["charger_id", "-device_time", "-id"]
+        indexes = [
+            models.Index(fields=["charger", "-device_time"], name="offlinerev_charger_time_idx"),
+            models.Index(fields=["device_time"], name="offlinerev_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.charger_id} @ {self.device_time:%Y-%m-%d %H:%M:%S}"

@@ -17,6 +17,7 @@ from chargers.models import (
     ConnectorStatus,
     CurrentType,
     EventState,
+    OfflineRevenueReading,
     TariffPushResult,
 )
 from chargers.vendor import ChargerInfo, registry, vendor_adapter_for
@@ -360,3 +361,59 @@ def tariff_version_push(*, version, by_name: str = "", now: datetime | None = No
     if failures:
         raise failures[0]
     return pushes
+
+
+def charger_offline_revenue_record(*, charger: Charger, device_time: datetime, coin_total_fen: int,
+                                   card_total_fen: int, received_at: datetime) -> OfflineRevenueReading:
+    """Keep a device's running revenue totals and what they add since the last counted reading.
+
+    The charger's row is locked, so readings of one device are counted one after another.
+    """
+    Charger.objects.select_for_update().filter(pk=charger.pk).values_list("pk").get()
+    last = (OfflineRevenueReading.objects.filter(charger=charger, counted=True)
+            .order_by("-device_time", "-id").first())
+    reading = OfflineRevenueReading(charger=charger, device_time=device_time, coin_total_fen=coin_total_fen,
+                                    card_total_fen=card_total_fen, received_at=received_at)
+    if last is not None and device_time <= last.device_time:
+        reading.counted = False
+    elif last is not None:
+        reading.reset = coin_total_fen < last.coin_total_fen or card_total_fen < last.card_total_fen
+        # Each counter on its own: one that grew adds its growth; one that fell starts again from here (a fall
+        # says nothing of what was taken since, and revenue is never made up from it).
+        reading.coin_fen = max(coin_total_fen - last.coin_total_fen, 0)
+        reading.card_fen = max(card_total_fen - last.card_total_fen, 0)
+    reading.save()
+    return reading
+
+
+def chargers_discover(*, vendor: str) -> list[Charger]:
+    """Read every charger the vendor lists: one we do not have is kept awaiting a station, as its pushes would
+    make it; the others take the vendor's description."""
+    return [charger_device_report(vendor=vendor, info=info, at=None) for info in registry.get(vendor).charger_list()]
+
+
+def charger_register(*, charger: Charger) -> None:
+    """Add the charger to our account at its vendor (a device the vendor's cloud serves only once added)."""
+    vendor_adapter_for(charger).charger_register(serial=charger.serial)
+
+
+def charger_reboot(*, charger: Charger) -> None:
+    vendor_adapter_for(charger).charger_reboot(serial=charger.serial)
+
+
+def charger_force_offline(*, charger: Charger) -> None:
+    vendor_adapter_for(charger).charger_force_offline(serial=charger.serial)
+
+
+def connector_fault_set(*, connector: Connector, faulty: bool) -> None:
+    """Mark a connector faulty at its vendor (it takes no session) or clear the mark; the vendor's next status
+    report shows it."""
+    vendor_adapter_for(connector.charger).connector_fault_set(serial=connector.charger.serial,
+                                                              connector_number=connector.number, faulty=faulty)
+
+
+def charger_tariff_read(*, charger: Charger):
+    """The charger's tariff as its vendor keeps it, beside what our tariff in force would send
+    (`chargers.vendor.TariffOnCharger`)."""
+    charger_require_station(charger=charger)
+    return vendor_adapter_for(charger).tariff_read(serial=charger.serial)

@@ -109,6 +109,30 @@ class SessionState:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SessionNews:
+    """One message the vendor's cloud sent us about a session, from its own log."""
+
+    kind: str
+    at: datetime | None
+    fields: dict
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class TariffOnCharger:
+    """A charger's tariff as its vendor keeps it (`held`), beside what we would send it now (`ours`), in the
+    vendor's own fields; `differences` names each field that is not the same."""
+
+    held: dict
+    ours: dict
+    differences: tuple[str, ...]
+
+    @property
+    def same(self) -> bool:
+        return not self.differences
+
+
 class VendorAdapter:
     """Operations the vendor documents offer. Subclasses set `code` and override what they support."""
 
@@ -138,6 +162,10 @@ class VendorAdapter:
     def connector_fault_set(self, *, serial: str, connector_number: int, faulty: bool) -> None:
         self._unsupported("connector_fault_set")
 
+    def charger_force_offline(self, *, serial: str) -> None:
+        """Make the vendor's cloud drop the charger's connection (it reconnects by itself)."""
+        self._unsupported("charger_force_offline")
+
     # Sessions
     def strategies(self, *, kind: str) -> tuple[str, ...]:
         """The ChargeStrategy values this vendor's chargers of `kind` (a VehicleKind value) accept."""
@@ -151,6 +179,14 @@ class VendorAdapter:
 
     def session_query(self, *, order_no: str, serial: str, connector_number: int) -> SessionState:
         self._unsupported("session_query")
+
+    def session_history(self, *, order_no: str, serial: str, connector_number: int) -> list[SessionNews]:
+        """What the vendor's cloud sent us about the session, as its own log keeps it."""
+        self._unsupported("session_history")
+
+    def session_settlement_resend(self, *, order_no: str, serial: str, connector_number: int) -> None:
+        """Ask the vendor to send the session's settlement again (it arrives as a push)."""
+        self._unsupported("session_settlement_resend")
 
     def reservation_create(self, *, order_no: str, serial: str, connector_number: int) -> None:
         self._unsupported("reservation_create")
@@ -166,6 +202,10 @@ class VendorAdapter:
 
     def station_push(self, *, station) -> None:
         self._unsupported("station_push")
+
+    def tariff_read(self, *, serial: str) -> TariffOnCharger:
+        """What the charger bills with, as its vendor keeps it, beside what our tariff in force sends."""
+        self._unsupported("tariff_read")
 
 
 AdapterFactory = Callable[[], VendorAdapter]

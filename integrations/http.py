@@ -70,6 +70,18 @@ def redact_json_text(text: str, names: frozenset[str]) -> str:
     return json.dumps(redact({"body": document}, names)["body"], ensure_ascii=False)
 
 
+def multipart_fields(files: Mapping | None) -> dict | None:
+    """The fields of a multipart body as logged: a `(None, text)` field by its text, a file by its name."""
+    if not files:
+        return None
+    fields = {}
+    for name, value in files.items():
+        if isinstance(value, tuple):
+            value = value[1] if value[0] is None else value[0]
+        fields[name] = value
+    return fields
+
+
 class HttpClient:
     vendor: str = ""
     redacted: frozenset[str] = frozenset()
@@ -92,18 +104,22 @@ class HttpClient:
         params: Mapping | None = None,
         data: Mapping | None = None,
         json_body=None,
+        files: Mapping | None = None,
         headers: Mapping | None = None,
         charger_serial: str = "",
         order_no: str = "",
     ):
         """Send one request, log it, and return `parse(response)`.
 
+        `files` is requests' multipart body (a field is `(None, text)` or `(filename, content)`); its
+        fields are logged as the form's are, a file by its name.
+
         Raises VendorUnavailable when the outcome is unknown (timeout, connection failure, 5xx) and
         VendorError when the vendor answered and refused; an error raised after an answer came
         carries that `Answer` as `response`.
         """
         url = f"{self.base_url}/{path.lstrip('/')}"
-        logged = {"query": params, "form": data, "json": json_body}
+        logged = {"query": params, "form": data, "json": json_body, "multipart": multipart_fields(files)}
         log = ApiCallLog(
             vendor=self.vendor,
             operation=operation,
@@ -121,7 +137,14 @@ class HttpClient:
         started = time.monotonic()
         try:
             response = self.session.request(
-                method, url, params=params, data=data, json=json_body, headers=headers, timeout=self.timeout
+                method,
+                url,
+                params=params,
+                data=data,
+                json=json_body,
+                files=files,
+                headers=headers,
+                timeout=self.timeout,
             )
         except requests.Timeout as exc:
             self._finish(log, started, CallOutcome.TIMEOUT, error=str(exc))

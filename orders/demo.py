@@ -24,10 +24,14 @@ from chargers.models import (
     EventState,
     Vendor,
 )
+from chargers.services import charger_offline_revenue_record
 from chargers.vendor import ChargeStrategy
 from orders.days import BEIJING
 from orders.exports import export_request
 from orders.models import (
+    CardMovement,
+    CardMovementKind,
+    ChargingCard,
     CloseReason,
     ExportFormat,
     ExportKind,
@@ -48,7 +52,8 @@ from orders.reconciliation.services import (
     statements_build,
 )
 from orders.selectors import business_day_closed, order_price_breakdown
-from orders.services import Settlement, order_settle
+from orders.services import Settlement, card_balance_change, order_settle
+from orders.services.cards import card_session_settle
 from stations.models import Station, StationAccess, StationStatus
 from tariffs.models import TariffDetail, TariffTemplate, TimeInterval, VehicleKind
 from tariffs.selectors import tariff_version_in_force
@@ -143,6 +148,14 @@ STATIONS = [
 ]
 
 PARTNERS = [("MA5DEMO01", "畅行出行平台"), ("MA5DEMO02", "蓝鲸车队")]
+# Online charging cards swiped on Wanzhuang's e-bike chargers: number, holder, mobile, first top-up (fen), enabled.
+CARDS = [
+    ("88000001", "王小明", "13800001111", 10_000, True),
+    ("88000002", "李娜", "13800002222", 0, True),
+    ("88000003", "张伟（已挂失）", "13800003333", 2_000, False),
+]
+# The Wanzhuang e-bike charger whose coin box and offline cards report running totals (offline_profit).
+OFFLINE_REVENUE_SERIAL = "19287001"
 PLATES = ["粤B", "粤A", "粤S", "湘A", "赣B"]
 
 
@@ -366,6 +379,45 @@ def _statements(today):
                                  comment="电桩两次结算电量不一致，请运营核实电桩记录后反馈。")
 
 
+def _cards():
+    """Three cards topped up at the counter; the first paid yesterday's last session on the Wanzhuang e-bike
+    charger."""
+    for number, holder, mobile, top_up, enabled in CARDS:
+        card, created = ChargingCard.objects.get_or_create(
+            number=number, defaults={"holder": holder, "mobile": mobile, "enabled": enabled})
+        if created and top_up:
+            card_balance_change(card=card, amount_fen=top_up, kind=CardMovementKind.TOP_UP, note="开卡充值",
+                                by_name="demo-operator")
+    card = ChargingCard.objects.get(number=CARDS[0][0])
+    if CardMovement.objects.filter(card=card, kind=CardMovementKind.SESSION).exists():
+        return
+    paid = (Order.objects.filter(charger__serial=OFFLINE_REVENUE_SERIAL, status=OrderStatus.SETTLED,
+                                 card__isnull=True).order_by("-started_at").first())
+    if paid is not None:
+        Order.objects.filter(pk=paid.pk).update(card=card, driver_id=f"card:{card.number}")
+        paid.refresh_from_db()
+        card_session_settle(order=paid, now=paid.ended_at)
+
+
+def _offline_revenue(today):
+    """A reading of the coin box and offline cards every evening of the week; the counters were reset (a repair)
+    half-way through, and one reading arrived a day late."""
+    charger = Charger.objects.get(vendor=Vendor.WANZHUANG, serial=OFFLINE_REVENUE_SERIAL)
+    if charger.offline_revenue.exists():
+        return
+    coin, card = 35_000, 12_000
+    for day in range(DAYS, 0, -1):
+        moment = dt.datetime.combine(today - dt.timedelta(days=day), dt.time(22, 30), tzinfo=BEIJING)
+        if day == DAYS // 2:
+            coin, card = 0, 0  # the counters start again from zero
+        coin, card = coin + 400 + 100 * day, card + 200 + 50 * day
+        charger_offline_revenue_record(charger=charger, device_time=moment, coin_total_fen=coin,
+                                       card_total_fen=card, received_at=moment)
+    late = dt.datetime.combine(today - dt.timedelta(days=3), dt.time(12), tzinfo=BEIJING)
+    charger_offline_revenue_record(charger=charger, device_time=late, coin_total_fen=coin - 900,
+                                   card_total_fen=card - 300, received_at=late + dt.timedelta(days=1))
+
+
 @transaction.atomic
 def demo_seed(*, today: dt.date | None = None) -> dict:
     """Create the demo operator; returns how many orders this run added."""
@@ -378,5 +430,7 @@ def demo_seed(*, today: dt.date | None = None) -> dict:
     orders = _orders(connectors, partners, today)
     _events(connectors)
     _conflict(connectors)
+    _cards()
+    _offline_revenue(today)
     _statements(today)
     return {"stations": len(STATIONS), "connectors": len(connectors), "orders_created": orders}

@@ -13,7 +13,8 @@ def order_price_breakdown(*, order: Order, samples: Iterable[OrderSample] | None
 
     Energy-priced tariffs take the samples' cumulative energy from the start (0 Wh) and, once the
     session has ended, the order's final energy at its end (the samples outside the session or above its
-    final energy count for nothing); power tiers take the charging time and the highest sampled power.
+    final energy count for nothing); power tiers take the charging time and the highest sampled power (an ended
+session without any, its average power).
     Samples left out of pricing count for neither. None when the order has no tariff version or has not
     started. Raises `SessionTooLong` (a ValueError) for a session longer than the engine prices.
     """
@@ -26,6 +27,10 @@ def order_price_breakdown(*, order: Order, samples: Iterable[OrderSample] | None
     samples = list(samples)
     if not tariff.by_energy:
         peak = max((sample.power_w or 0 for sample in samples), default=0)
+        if not peak and order.ended_at is not None and order.charge_seconds:
+            # No reading says the power (a vendor that reports only the session's end): its average power, the
+            # least its peak can have been.
+            peak = -(-order.energy_wh * 3600 // order.charge_seconds)
         return price_session(tariff, seconds=order.charge_seconds, peak_power_w=peak)
     start, end = order.started_at, order.ended_at
     readings = [(start, 0)]

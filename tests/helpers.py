@@ -71,3 +71,18 @@ def tomda_cloud(settings, chargers, **options):
         settings.TOMDA_API_ID = "sim-id"
         settings.TOMDA_API_KEY = "sim-key"
         yield sim
+
+
+@contextmanager
+def wanzhuang_cloud(settings, devices, **options):
+    """The Wanzhuang simulator with `devices` running, and our Wanzhuang settings pointing at it."""
+    from integrations.wanzhuang.simulator import WanzhuangSimulator
+
+    method = options.pop("sign_method", "hmac-sha256")
+    with WanzhuangSimulator(app_id="sim-app", app_secret="sim-secret", sign_method=method, devices=devices,
+                            **options) as sim:
+        settings.WANZHUANG_BASE_URL = sim.base_url
+        settings.WANZHUANG_APP_ID = "sim-app"
+        settings.WANZHUANG_APP_SECRET = "sim-secret"
+        settings.WANZHUANG_SIGN_METHOD = method
+        yield sim

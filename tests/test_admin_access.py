@@ -7,7 +7,10 @@ a change to the groups or to an admin's permission hooks shows up here as a fail
 import pytest
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
+from chargers.models import OfflineRevenueReading
+from orders.models import CardMovement, CardMovementKind, ChargingCard
 from tests.chargers.factories import ChargerEventFactory, ChargerFactory, ConnectorFactory
 from tests.integrations.factories import ApiCallLogFactory, InboundMessageFactory, OutboundDeliveryFactory
 from tests.orders.factories import (
@@ -26,6 +29,22 @@ from tests.tariffs.factories import TariffTemplateFactory, TariffVersionFactory
 
 pytestmark = pytest.mark.django_db
 
+
+def _offline_revenue_reading():
+    now = timezone.now()
+    return OfflineRevenueReading.objects.create(charger=ChargerFactory(), device_time=now, coin_total_fen=100,
+                                                card_total_fen=0, received_at=now)
+
+
+def _charging_card():
+    return ChargingCard.objects.create(number="C0001", holder="张三")
+
+
+def _card_movement():
+    card = ChargingCard.objects.create(number="C0002", balance_fen=100)
+    return CardMovement.objects.create(card=card, kind=CardMovementKind.TOP_UP, amount_fen=100, balance_after_fen=100,
+                                       note="开卡", at=timezone.now())
+
 PAGES = ("changelist", "add", "change", "delete", "history")
 
 # One existing object per registered model, made by the factories.
@@ -36,6 +55,7 @@ FACTORIES = {
     "chargers.charger": ChargerFactory,
     "chargers.connector": ConnectorFactory,
     "chargers.chargerevent": ChargerEventFactory,
+    "chargers.offlinerevenuereading": _offline_revenue_reading,
     "orders.partner": PartnerFactory,
     "orders.order": OrderFactory,
     "orders.ordersample": OrderSampleFactory,
@@ -45,6 +65,8 @@ FACTORIES = {
     "orders.statement": StatementFactory,
     "orders.statementline": StatementLineFactory,
     "orders.export": ExportFactory,
+    "orders.chargingcard": _charging_card,
+    "orders.cardmovement": _card_movement,
     "integrations.apicalllog": ApiCallLogFactory,
     "integrations.inboundmessage": InboundMessageFactory,
     "integrations.outbounddelivery": OutboundDeliveryFactory,
@@ -58,6 +80,8 @@ NONE = (403, 403, 403, 403, 403)
 DAY_PAGE = (200, 403, 302, 403, 200)
 # Exports are asked for on the add page and then only looked at and downloaded.
 ASK_AND_VIEW = (200, 200, 200, 403, 200)
+# Charging cards are kept for good (their movements are money's history): disabled, never deleted.
+KEPT = (200, 200, 200, 403, 200)
 
 # Status codes of (changelist, add, change, delete, history) per role and model.
 EXPECTED = {
@@ -68,6 +92,7 @@ EXPECTED = {
         "chargers.charger": ALL,
         "chargers.connector": ALL,
         "chargers.chargerevent": VIEW,
+        "chargers.offlinerevenuereading": VIEW,
         "orders.partner": ALL,
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
@@ -77,6 +102,8 @@ EXPECTED = {
         "orders.statement": VIEW,
         "orders.statementline": VIEW,
         "orders.export": ASK_AND_VIEW,
+        "orders.chargingcard": KEPT,
+        "orders.cardmovement": VIEW,
         # Replay and retry need the change permission; a row's page stays read-only all the same.
         "integrations.apicalllog": VIEW,
         "integrations.inboundmessage": VIEW,
@@ -89,6 +116,7 @@ EXPECTED = {
         "chargers.charger": ALL,
         "chargers.connector": ALL,
         "chargers.chargerevent": VIEW,
+        "chargers.offlinerevenuereading": VIEW,
         "orders.partner": NONE,
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
@@ -99,6 +127,8 @@ EXPECTED = {
         "orders.statement": VIEW,
         "orders.statementline": VIEW,
         "orders.export": NONE,
+        "orders.chargingcard": KEPT,
+        "orders.cardmovement": VIEW,
         "integrations.apicalllog": VIEW,
         "integrations.inboundmessage": VIEW,
         "integrations.outbounddelivery": VIEW,
@@ -110,6 +140,7 @@ EXPECTED = {
         "chargers.charger": NONE,
         "chargers.connector": NONE,
         "chargers.chargerevent": NONE,
+        "chargers.offlinerevenuereading": VIEW,
         "orders.partner": VIEW,
         "orders.order": VIEW,
         "orders.ordersample": VIEW,
@@ -119,6 +150,8 @@ EXPECTED = {
         "orders.statement": VIEW,
         "orders.statementline": VIEW,
         "orders.export": ASK_AND_VIEW,
+        "orders.chargingcard": VIEW,
+        "orders.cardmovement": VIEW,
         "integrations.apicalllog": NONE,
         "integrations.inboundmessage": NONE,
         "integrations.outbounddelivery": NONE,
@@ -205,6 +238,7 @@ def models_on_index(response):
 VIEW_ONLY = {"add": False, "change": False, "delete": False, "view": True}
 FULL = {"add": True, "change": True, "delete": True, "view": True}
 ACT_ON = {"add": False, "change": True, "delete": False, "view": True}  # replay/retry from the list
+KEEP = {"add": True, "change": True, "delete": False, "view": True}  # kept for good, never deleted
 
 
 def test_operator_index_lists_exactly_what_operators_may_see(client, operator):
@@ -216,10 +250,13 @@ def test_operator_index_lists_exactly_what_operators_may_see(client, operator):
     assert models_on_index(response) == {
         "tariffs": {"TariffTemplate": FULL, "TariffVersion": VIEW_ONLY},
         "stations": {"Station": FULL},
-        "chargers": {"Charger": FULL, "Connector": FULL, "ChargerEvent": VIEW_ONLY},
+        "chargers": {"Charger": FULL, "Connector": FULL, "ChargerEvent": VIEW_ONLY,
+                     "OfflineRevenueReading": VIEW_ONLY},
         "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY, "OrderConflict": VIEW_ONLY,
-                   "BusinessDay": VIEW_ONLY, "Statement": VIEW_ONLY, "StatementLine": VIEW_ONLY},
+                   "BusinessDay": VIEW_ONLY, "Statement": VIEW_ONLY, "StatementLine": VIEW_ONLY,
+                   "ChargingCard": KEEP, "CardMovement": VIEW_ONLY},
         "integrations": {"ApiCallLog": VIEW_ONLY, "InboundMessage": ACT_ON, "OutboundDelivery": ACT_ON},
+        "wanzhuang": {"DeviceSettings": {**FULL, "delete": False}},
     }
 
 
@@ -230,9 +267,11 @@ def test_finance_index_lists_orders_the_daily_close_exports_and_tariff_versions_
 
     assert models_on_index(response) == {
         "tariffs": {"TariffVersion": VIEW_ONLY},
+        "chargers": {"OfflineRevenueReading": VIEW_ONLY},
         "orders": {"Order": VIEW_ONLY, "OrderSample": VIEW_ONLY, "OrderConflict": VIEW_ONLY, "Partner": VIEW_ONLY,
                    "BusinessDay": VIEW_ONLY, "DayEvent": VIEW_ONLY, "Statement": VIEW_ONLY,
-                   "StatementLine": VIEW_ONLY, "Export": {**VIEW_ONLY, "add": True}},
+                   "StatementLine": VIEW_ONLY, "Export": {**VIEW_ONLY, "add": True},
+                   "ChargingCard": VIEW_ONLY, "CardMovement": VIEW_ONLY},
     }
 
 

@@ -96,21 +96,25 @@ def _reap_orphans(pids) -> None:
                 os.waitpid(pid, os.WNOHANG)
 
 
-def _up(make_pid: int, web_port: int, sim_port: int, log: str) -> dict[str, bool]:
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _up(make_pid: int, web_port: int, sim_port: int, wz_port: int, log: str) -> dict[str, bool]:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/health/", timeout=1) as answer:  # noqa: S310
             web = answer.status == 200
     except OSError:
         web = False
-    try:
-        socket.create_connection(("127.0.0.1", sim_port), timeout=1).close()
-        tomda = True
-    except OSError:
-        tomda = False
     living = [pid for pid in _descendants(make_pid) if (_stat(pid) or ("Z",))[0] != "Z"]
     return {
         "web": web,
-        "tomda": tomda,
+        "tomda": _listening(sim_port),
+        "wanzhuang": _listening(wz_port),
         "cluster": sum("qcluster" in _cmdline(pid) for pid in living) >= CLUSTER_PROCESSES,
         "inbox": "inbox worker started" in log,
         "sessions": "waiting until stopped" in log,
@@ -143,7 +147,7 @@ def _kill_everything(make: subprocess.Popen, pids) -> None:
 
 
 def test_one_ctrl_c_stops_every_process_of_make_demo(tmp_path):
-    web_port, sim_port = _free_ports(2)
+    web_port, sim_port, wz_port = _free_ports(3)
     env = {
         name: value for name, value in os.environ.items()
         # The suite's settings and an outer make's (make test) are not the demo's.
@@ -154,6 +158,7 @@ def test_one_ctrl_c_stops_every_process_of_make_demo(tmp_path):
     )
     argv = [
         "make", "--no-print-directory", "demo", "HOST=127.0.0.1", f"PORT={web_port}", f"TOMDA_SIM_PORT={sim_port}",
+        f"WANZHUANG_SIM_PORT={wz_port}",
         # This interpreter's virtualenv, installed already: `-o` keeps make from installing it again.
         f"BIN={Path(sys.executable).parent}", "-o", ".venv/.installed-stamp",
     ]
@@ -168,7 +173,8 @@ def test_one_ctrl_c_stops_every_process_of_make_demo(tmp_path):
         )
         try:
             deadline = time.monotonic() + UP_WITHIN
-            while not all((up := _up(make.pid, web_port, sim_port, log_path.read_text(errors="replace"))).values()):
+            while not all((up := _up(make.pid, web_port, sim_port, wz_port,
+                                     log_path.read_text(errors="replace"))).values()):
                 assert make.poll() is None, f"make demo ended (exit {make.returncode})" + _report(log_path, [])
                 waiting = ", ".join(name for name, ok in up.items() if not ok)
                 assert time.monotonic() < deadline, f"not up within {UP_WITHIN} s: {waiting}" + _report(log_path, [])

@@ -1,19 +1,41 @@
-"""The admin of chargers, connectors and their events; the import page is `imports.py`."""
+"""The admin of chargers, connectors, their events and offline revenue; the import page is `imports.py`, the
+discovery of a vendor's chargers `discover.py`."""
 
+import json
 from functools import partial
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.adminkit import LargeTableAdminMixin, Operation, ReadOnlyAdminMixin, operation_run_selected
+from backoffice.adminkit import (
+    VENDOR_ACTION_LIMIT,
+    LargeTableAdminMixin,
+    Operation,
+    ReadOnlyAdminMixin,
+    admin_link,
+    html_message,
+    operation_run,
+    operation_run_selected,
+    too_many_selected,
+)
 from backoffice.errors import no_answer_message
-from chargers.models import DEVICE_DESCRIPTION_FIELDS, Charger, ChargerEvent, Connector
+from chargers.forms import VendorChoiceForm
+from chargers.models import DEVICE_DESCRIPTION_FIELDS, Charger, ChargerEvent, Connector, OfflineRevenueReading
 from chargers.selectors import chargers_awaiting_station_count
-from chargers.services import charger_sync
+from chargers.services import (
+    charger_force_offline,
+    charger_reboot,
+    charger_register,
+    charger_sync,
+    charger_tariff_read,
+    connector_fault_set,
+)
+from tariffs.units import format_fen
 
+from .discover import can_discover, charger_discover_view
 from .imports import charger_import_view
 
 # What the vendor cloud reports about a device; a sync overwrites it, so people must not edit it.
@@ -72,6 +94,81 @@ SYNC = Operation(
     unknown=no_answer_message,
 )
 
+REGISTER = Operation(
+    service=lambda charger: charger_register(charger=charger),
+    done_count=ngettext_lazy(
+        "%(count)d charger added to its vendor's account.", "%(count)d chargers added to their vendors' accounts.",
+        "count",
+    ),
+)
+
+
+def _reboot_unknown(error):
+    return gettext(
+        "the vendor did not answer, so whether the charger is rebooting is unknown (%(error)s). Look at its "
+        "status in a few minutes before asking again: a second reboot interrupts the first."
+    ) % {"error": error}
+
+
+REBOOT = Operation(
+    service=lambda charger: charger_reboot(charger=charger),
+    done_count=ngettext_lazy(
+        "%(count)d charger asked to reboot; it is offline for a while.",
+        "%(count)d chargers asked to reboot; they are offline for a while.",
+        "count",
+    ),
+    unknown=_reboot_unknown,
+)
+
+FORCE_OFFLINE = Operation(
+    service=lambda charger: charger_force_offline(charger=charger),
+    done_count=ngettext_lazy(
+        "%(count)d charger disconnected by its vendor; it connects again by itself.",
+        "%(count)d chargers disconnected by their vendors; they connect again by themselves.",
+        "count",
+    ),
+)
+
+# Each charger's answer is a message of its own (same or different); the count is not told.
+TARIFF_READ = Operation(service=lambda charger: charger_tariff_read(charger=charger), done_count="",
+                        unknown=no_answer_message)
+
+
+def _tariff_value(value):
+    """A field's value as a vendor keeps it, for a message: structures as compact JSON, nothing as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def tariff_read_tell(model_admin, request, charger, tariff):
+    """Tell one charger's tariff as its vendor keeps it: the same as ours, or each field that differs."""
+    link = admin_link(charger)
+    if tariff.same:
+        model_admin.message_user(
+            request,
+            html_message(gettext("%(object)s: its vendor's tariff is the same as the tariff in force."), object=link),
+            messages.SUCCESS,
+        )
+        return
+    differences = "; ".join(
+        gettext("%(field)s: the vendor has %(held)s, ours is %(ours)s")
+        % {"field": name, "held": _tariff_value(tariff.held.get(name)), "ours": _tariff_value(tariff.ours.get(name))}
+        for name in tariff.differences
+    )
+    model_admin.message_user(
+        request,
+        html_message(
+            gettext("%(object)s: its vendor's tariff differs from the tariff in force (%(differences)s). Sending "
+                    "the tariff to the charger again sets ours."),
+            object=link,
+            differences=differences,
+        ),
+        messages.WARNING,
+    )
+
 
 @admin.register(Charger)
 class ChargerAdmin(admin.ModelAdmin):
@@ -98,8 +195,8 @@ class ChargerAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     inlines = (ConnectorInline,)
-    actions = ("sync_from_vendor",)
-    change_list_template = "admin/chargers/charger/change_list.html"
+    actions = ("sync_from_vendor", "register_at_vendor", "reboot", "force_offline", "read_tariff")
+    change_list_template = "admin/chargers/charger/change_list_tools.html"
 
     @admin.display(description=_("station"), ordering="station__name")
     def placement(self, obj):
@@ -109,6 +206,8 @@ class ChargerAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "awaiting_count": chargers_awaiting_station_count()}
+        if can_discover(self, request):
+            extra_context["discover_form"] = VendorChoiceForm()
         return super().changelist_view(request, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
@@ -119,18 +218,62 @@ class ChargerAdmin(admin.ModelAdmin):
             readonly = ("vendor", "serial", *readonly)
         return readonly
 
-    # --- asking the vendor: sync the selected chargers, import the ones it has and we lack ---------------
+    # --- asking the vendor: sync, register, reboot, disconnect, read the tariff of the selected chargers;
+    # import the ones it has and we lack; discover them all ---------------------------------------------
 
     @admin.action(description=_("Sync from vendor"), permissions=("change",))
     def sync_from_vendor(self, request, queryset):
         operation_run_selected(self, request, queryset.order_by("serial"), SYNC)
 
+    @admin.action(description=_("Add to the vendor's account"), permissions=("change",))
+    def register_at_vendor(self, request, queryset):
+        operation_run_selected(self, request, queryset.order_by("serial"), REGISTER)
+
+    @admin.action(description=_("Reboot"), permissions=("change",))
+    def reboot(self, request, queryset):
+        operation_run_selected(self, request, queryset.order_by("serial"), REBOOT)
+
+    @admin.action(description=_("Force offline"), permissions=("change",))
+    def force_offline(self, request, queryset):
+        operation_run_selected(self, request, queryset.order_by("serial"), FORCE_OFFLINE)
+
+    @admin.action(description=_("Read back the tariff"), permissions=("change",))
+    def read_tariff(self, request, queryset):
+        chargers = list(queryset.select_related("station").order_by("serial")[: VENDOR_ACTION_LIMIT + 1])
+        if too_many_selected(self, request, chargers):
+            return
+        for charger in chargers:
+            done, tariff = operation_run(self, request, charger, TARIFF_READ)
+            if done:
+                tariff_read_tell(self, request, charger, tariff)
+
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
             path("import/", wrap(partial(charger_import_view, self)), name="chargers_charger_import"),
+            path("discover/", wrap(partial(charger_discover_view, self)), name="chargers_charger_discover"),
             *super().get_urls(),
         ]
+
+FAULT_MARK = Operation(
+    service=lambda connector: connector_fault_set(connector=connector, faulty=True),
+    done_count=ngettext_lazy(
+        "%(count)d connector marked faulty at its vendor: it takes no session, and its next status report shows it.",
+        "%(count)d connectors marked faulty at their vendors: they take no session, and their next status reports "
+        "show it.",
+        "count",
+    ),
+)
+
+FAULT_CLEAR = Operation(
+    service=lambda connector: connector_fault_set(connector=connector, faulty=False),
+    done_count=ngettext_lazy(
+        "The fault mark of %(count)d connector was cleared at its vendor; its next status report shows it.",
+        "The fault marks of %(count)d connectors were cleared at their vendors; their next status reports show it.",
+        "count",
+    ),
+)
+
 
 @admin.register(Connector)
 class ConnectorAdmin(admin.ModelAdmin):
@@ -152,6 +295,15 @@ class ConnectorAdmin(admin.ModelAdmin):
     autocomplete_fields = ("charger",)
     fields = ("charger", "number", "name", *CONNECTOR_VENDOR_FIELDS)
     readonly_fields = CONNECTOR_VENDOR_FIELDS
+    actions = ("mark_faulty", "clear_fault")
+
+    @admin.action(description=_("Mark faulty at the vendor"), permissions=("change",))
+    def mark_faulty(self, request, queryset):
+        operation_run_selected(self, request, queryset.select_related("charger"), FAULT_MARK)
+
+    @admin.action(description=_("Clear the fault mark"), permissions=("change",))
+    def clear_fault(self, request, queryset):
+        operation_run_selected(self, request, queryset.select_related("charger"), FAULT_CLEAR)
 
     @admin.display(description=_("charger"), ordering="charger__serial")
     def charger_serial(self, obj):
@@ -163,8 +315,21 @@ class ConnectorAdmin(admin.ModelAdmin):
         return station.name if station is not None else gettext("Awaiting a station")
 
 
+class ChargerColumnsMixin:
+    """The charger and its station as columns of a large table of a charger's records (events, readings)."""
+
+    @admin.display(description=_("charger"))
+    def charger_serial(self, obj):
+        return obj.charger.serial
+
+    @admin.display(description=_("station"))
+    def station_name(self, obj):
+        station = obj.charger.station
+        return station.name if station is not None else gettext("Awaiting a station")
+
+
 @admin.register(ChargerEvent)
-class ChargerEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+class ChargerEventAdmin(ChargerColumnsMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = (
         "charger_serial",
         "station_name",
@@ -186,15 +351,51 @@ class ChargerEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdm
     fields = ("charger", "connector", "source", "code", "name", "state", "device_time", "received_at")
     readonly_fields = fields
 
-    @admin.display(description=_("charger"))
-    def charger_serial(self, obj):
-        return obj.charger.serial
-
-    @admin.display(description=_("station"))
-    def station_name(self, obj):
-        station = obj.charger.station
-        return station.name if station is not None else gettext("Awaiting a station")
 
     @admin.display(description=_("connector"))
     def connector_number(self, obj):
         return obj.connector.number if obj.connector_id else None
+
+
+@admin.register(OfflineRevenueReading)
+class OfflineRevenueReadingAdmin(ChargerColumnsMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    """What the devices took by themselves (coins, offline cards), every reading as it came. Millions of rows in
+    time: no date hierarchy, sorted only by the device's time (its index)."""
+
+    list_display = (
+        "charger_serial",
+        "station_name",
+        "device_time",
+        "coin_total",
+        "card_total",
+        "coin",
+        "card",
+        "counted",
+        "reset",
+    )
+    list_select_related = ("charger__station",)
+    list_filter = ("counted", "reset", "charger__vendor")
+    search_fields = ("charger__serial__exact",)
+    search_help_text = _("Exact charger serial.")
+    ordering = ("-device_time", "-id")
+    sortable_by = ("device_time",)
+    raw_id_fields = ("charger",)
+    fields = ("charger", "device_time", "coin_total", "card_total", "coin", "card", "counted", "reset", "received_at")
+    readonly_fields = fields
+
+
+    @admin.display(description=_("coin total (yuan)"))
+    def coin_total(self, obj):
+        return format_fen(obj.coin_total_fen)
+
+    @admin.display(description=_("offline card total (yuan)"))
+    def card_total(self, obj):
+        return format_fen(obj.card_total_fen)
+
+    @admin.display(description=_("coins since the reading before (yuan)"))
+    def coin(self, obj):
+        return format_fen(obj.coin_fen)
+
+    @admin.display(description=_("offline cards since the reading before (yuan)"))
+    def card(self, obj):
+        return format_fen(obj.card_fen)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "integrations",
     # The counterparties: one line enables one (integrations/README.md).
     "integrations.tomda.apps.TomdaConfig",
+    "integrations.wanzhuang.apps.WanzhuangConfig",
 ]
 
 MIDDLEWARE = [
@@ -191,3 +192,33 @@ TOMDA_STUCK_AFTER_MINUTES = env.int("TOMDA_STUCK_AFTER_MINUTES", default=60)
 # Tomda has no way to say "unlimited", and a charger ends a session whose balance it sees at 0.
 # 99,999.99 yuan is more than any session costs and fits the int the document gives the field.
 TOMDA_UNLIMITED_BALANCE_FEN = env.int("TOMDA_UNLIMITED_BALANCE_FEN", default=9_999_999)
+
+# Wanzhuang open platform (万桩 wz-open). Off until WANZHUANG_BASE_URL, WANZHUANG_APP_ID and
+# WANZHUANG_APP_SECRET are set. See the README for what its public pages leave open.
+WANZHUANG_BASE_URL = env("WANZHUANG_BASE_URL", default="")  # e.g. https://dev-api-open.wanzhuangkj.com
+WANZHUANG_APP_ID = env("WANZHUANG_APP_ID", default="")
+WANZHUANG_APP_SECRET = env("WANZHUANG_APP_SECRET", default="")
+WANZHUANG_CONNECT_TIMEOUT = env.float("WANZHUANG_CONNECT_TIMEOUT", default=5.0)
+WANZHUANG_READ_TIMEOUT = env.float("WANZHUANG_READ_TIMEOUT", default=15.0)
+# How the merchant key digests the sorted parameter string: "hmac-sha256" (HMAC with the key, the default)
+# or "sha256" (the digest of the string followed by the key). Wanzhuang's pages do not say which.
+WANZHUANG_SIGN_METHOD = env("WANZHUANG_SIGN_METHOD", default="hmac-sha256")
+# Paths of the calls whose path the public pages do not show, by operation (JSON, e.g.
+# '{"reboot": "/open/device/reboot"}'); the defaults are in integrations/wanzhuang/constants.py.
+WANZHUANG_PATHS = env.json("WANZHUANG_PATHS", default={})
+# Callbacks: addresses and CIDR ranges that may call back (empty: anyone), and whether a callback must be
+# signed (a signature that is present is always checked). A callback settles sessions and spends card
+# balances: turn the signature off only with an allow-list, should Wanzhuang turn out not to sign them.
+WANZHUANG_CALLBACK_ALLOWED_IPS = env.list("WANZHUANG_CALLBACK_ALLOWED_IPS", default=[])
+WANZHUANG_CALLBACK_SIGNATURE_REQUIRED = env.bool("WANZHUANG_CALLBACK_SIGNATURE_REQUIRED", default=True)
+# start_power `state` values that mean "charging began"; any other is the code of a failed start.
+WANZHUANG_START_OK_STATES = env.list("WANZHUANG_START_OK_STATES", cast=int, default=[1])
+# Wh in one unit of a finish_order's or a port's `eq_used` (1: it is Wh; 10: it is 0.01 kWh).
+WANZHUANG_ENERGY_UNIT_WH = env.int("WANZHUANG_ENERGY_UNIT_WH", default=1)
+# A start needs a prepaid `total_fee`: what a session with no authorised amount is started with, in fen,
+# when its tariff has no maximum payment.
+WANZHUANG_DEFAULT_TOTAL_FEE_FEN = env.int("WANZHUANG_DEFAULT_TOTAL_FEE_FEN", default=3000)
+# Ask the port status of a live session quiet for this long; ask the callback log of a session whose
+# finish callback has not come this long after its last news.
+WANZHUANG_POLL_AFTER_MINUTES = env.int("WANZHUANG_POLL_AFTER_MINUTES", default=5)
+WANZHUANG_FINISH_OVERDUE_MINUTES = env.int("WANZHUANG_FINISH_OVERDUE_MINUTES", default=30)

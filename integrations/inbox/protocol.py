@@ -68,8 +68,12 @@ class InboxProtocol:
         """A Verification value for this request, checked on the raw request before anything is parsed."""
         return Verification.UNCHECKED
 
-    def parse(self, *, body: bytes, content_type: str, received_at: datetime | None = None) -> Parsed:
-        """Read and check a push in memory; raises InboundRejected naming the field at fault."""
+    def parse(self, *, body: bytes, content_type: str, received_at: datetime | None = None, kind: str = "") -> Parsed:
+        """Read and check a push in memory; raises InboundRejected naming the field at fault.
+
+        `kind` is what the push's URL names (`inbound_receive(kind=...)`), for a counterparty that pushes each
+        kind to a URL of its own; empty when its pushes say their kind in the body.
+        """
         raise NotImplementedError
 
     def check(self, parsed: Parsed) -> list[InboundRejected]:

@@ -191,8 +191,11 @@ def _store_news(*, protocol: InboxProtocol, parsed, reply: dict, **values) -> tu
     raise DatabaseError(f"the dedupe key {parsed.dedupe_key} was neither free nor held")
 
 
-def inbound_receive(*, protocol: InboxProtocol, request) -> tuple[dict, int]:
+def inbound_receive(*, protocol: InboxProtocol, request, kind: str = "") -> tuple[dict, int]:
     """Receive one push over HTTP: (reply, HTTP status) in the counterparty's protocol.
+
+    `kind` is the kind the URL names, for a counterparty that pushes each kind to a URL of its own; the
+    row keeps it, and the protocol's `parse` is given it (here and in the worker).
 
     Order of checks: the sender's address against the allow-list, the body's size, the verification
     of the raw request, then the push's own shape and references. Each refusal is stored as rejected,
@@ -204,6 +207,8 @@ def inbound_receive(*, protocol: InboxProtocol, request) -> tuple[dict, int]:
         "headers": clean({name: request.headers[name] for name in protocol.kept_headers if name in request.headers}),
         "received_at": timezone.now(),
     }
+    if kind:
+        values["kind"] = _column(kind, 64)
     try:
         return _receive(protocol, request, values)
     except DatabaseError:
@@ -269,7 +274,8 @@ def _receive(protocol: InboxProtocol, request, values: dict) -> tuple[dict, int]
         refusal = InboundRejected(_("The push failed verification."), reason=RejectReason.VERIFICATION)
         return _refuse(protocol, refusal, **values)
     try:
-        parsed = protocol.parse(body=raw, content_type=values["content_type"], received_at=values["received_at"])
+        parsed = protocol.parse(body=raw, content_type=values["content_type"], received_at=values["received_at"],
+                                kind=values.get("kind", ""))
     except InboundRejected as refusal:
         return _refuse(protocol, refusal, **values)
     values.update(kind=_column(parsed.kind, 64), charger_serial=_column(parsed.charger_serial, 64),

@@ -205,7 +205,7 @@ def _apply(rows: list[InboundMessage]) -> Counter:
         try:
             protocol = inbox_protocol(row.vendor)
             parsed = protocol.parse(body=row.body.encode("utf-8"), content_type=row.content_type,
-                                    received_at=row.received_at)
+                                    received_at=row.received_at, kind=row.kind)
         except InboundRejected as exc:
             refused.append((row, exc))
             continue
@@ -357,7 +357,7 @@ def _taken_by_a_copy(row: InboundMessage) -> bool:
     so that copies sent later are deduplicated."""
     try:
         key = inbox_protocol(row.vendor).parse(body=row.body.encode("utf-8"), content_type=row.content_type,
-                                               received_at=row.received_at).dedupe_key
+                                               received_at=row.received_at, kind=row.kind).dedupe_key
     except Exception:  # unreadable: applying it will say why
         return False
     if not key:

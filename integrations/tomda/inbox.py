@@ -28,7 +28,8 @@ class TomdaInbox(InboxProtocol):
     def verify(self, request) -> str:
         return push_verifier().verify(request)
 
-    def parse(self, *, body: bytes, content_type: str, received_at: datetime | None = None) -> Parsed:
+    def parse(self, *, body: bytes, content_type: str, received_at: datetime | None = None, kind: str = "") -> Parsed:
+        # Tomda's pushes name their type in the body; they all come to one URL.
         return push_parse(body=body, content_type=content_type, received_at=received_at)
 
     def check(self, parsed: Parsed) -> list[InboundRejected]:

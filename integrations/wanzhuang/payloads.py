@@ -36,8 +36,14 @@ Where the spec is silent or unclear, we assumed (to be confirmed against Wanzhua
 - `max_pay_fee` 0 is sent as is and read by Wanzhuang as "no cap", as in our tariffs;
 - time mode 7 names `chargeType` too; a single level is a fixed price, so "fixed";
 - the prepay levels of energy mode 2 (`payment_value`) are not modelled by our tariffs and are not sent;
-- mode 11 (car "standard energy mode") is saved through a separate car-pile page we have no copy of, so
-  it is refused.
+- mode 11 (car "standard energy mode") is saved through the car-pile page (汽车桩计费模式接口), whose fields
+  the public pages do not show: we send the energy mode's (`work_charge` or `work_charge_fourdigit`,
+  `start_fee`, `max_pay_fee`), without the 30-yuan bound, which is the e-bike energy modes'.
+
+`charge_mode_for` picks a device's mode when the operator has not: a car pile takes mode 11; an e-bike device
+an energy mode for a tariff of periods, a power mode for power tiers (time mode 0 for a single tier on a
+device that takes no power mode), each the one its device type takes (saveMode's "只能匹配" lines).
+`device_settings_fields` are the device settings of the form, from `DeviceSettings`.
 """
 
 from __future__ import annotations
@@ -58,10 +64,12 @@ from tariffs.renderings import (
 )
 from tariffs.units import format_fen, format_price_e4
 
+from . import constants as c
+
 # charge_mode
-_TIME, _ENERGY, _POWER = 0, 1, 2
-_TIME_2, _ENERGY_2, _POWER_2 = 7, 8, 9
-_CAR_ENERGY = 11
+_TIME, _ENERGY, _POWER = c.MODE_TIME, c.MODE_ENERGY, c.MODE_POWER
+_TIME_2, _ENERGY_2, _POWER_2 = c.MODE_TIME_2, c.MODE_ENERGY_2, c.MODE_POWER_2
+_CAR_ENERGY = c.MODE_CAR_ENERGY
 _MODES = (_TIME, _ENERGY, _POWER, _TIME_2, _ENERGY_2, _POWER_2)
 # Modes whose "返回值解析" list names maxPayFee.
 _MODES_WITH_MAX_PAY = (_TIME, _ENERGY)
@@ -170,7 +178,7 @@ def _time_fields(tariff: Tariff, charge_mode: int) -> dict:
     }
 
 
-def _energy_fields(tariff: Tariff, charge_mode: int) -> dict:
+def _energy_fields(tariff: Tariff, charge_mode: int, *, capped: bool = True) -> dict:
     if not tariff.periods:
         raise TariffRenderError(
             gettext_noop(
@@ -196,14 +204,14 @@ def _energy_fields(tariff: Tariff, charge_mode: int) -> dict:
                 first=first_label,
                 first_price=format_price_e4(price_e4),
             )
-    if tariff.max_pay_fen <= 0:
+    if capped and tariff.max_pay_fen <= 0:
         raise TariffRenderError(
             gettext_noop(
                 "Wanzhuang energy modes bill at most 30.00 yuan a session: this tariff has no maximum payment. "
                 "Set one between 0.01 and 30.00 yuan."
             )
         )
-    if tariff.max_pay_fen > _ENERGY_MAX_PAY_FEN:
+    if capped and tariff.max_pay_fen > _ENERGY_MAX_PAY_FEN:
         raise TariffRenderError(
             gettext_noop(
                 "Wanzhuang energy modes bill at most 30.00 yuan a session: this tariff's maximum payment is "
@@ -229,20 +237,18 @@ def _power_fields(tariff: Tariff, charge_mode: int) -> dict:
 
 
 def save_mode_fields(tariff: Tariff, *, charge_mode: int) -> dict:
-    """The tariff fields of the `saveMode` form for `charge_mode`, as ints and strings."""
-    if charge_mode == _CAR_ENERGY:
+    """The tariff fields of the `saveMode` form (of the car-pile form for mode 11) for `charge_mode`, as ints
+    and strings."""
+    if charge_mode not in (*_MODES, _CAR_ENERGY):
         raise TariffRenderError(
-            gettext_noop(
-                "Wanzhuang charge mode 11 (car standard energy mode) is saved through Wanzhuang's car-pile "
-                "interface, which is not supported yet. Use charge mode 0, 1, 2, 7, 8 or 9."
-            )
-        )
-    if charge_mode not in _MODES:
-        raise TariffRenderError(
-            gettext_noop("Wanzhuang has no charge mode %(mode)s: use charge mode 0, 1, 2, 7, 8 or 9."),
+            gettext_noop("Wanzhuang has no charge mode %(mode)s: use charge mode 0, 1, 2, 7, 8, 9 or 11."),
             mode=charge_mode,
         )
     require_rows(tariff)
+    if charge_mode == _CAR_ENERGY:
+        return {"charge_mode": charge_mode, "start_fee": tariff.start_fee_fen, "max_pay_fee": tariff.max_pay_fen,
+                "whether_refund": 1 if tariff.refundable else 0, "is_free_charge": 1 if tariff.free_charging else 0,
+                **_energy_fields(tariff, charge_mode, capped=False)}
 
     form = {"charge_mode": charge_mode, "start_fee": tariff.start_fee_fen}
     if charge_mode in _MODES_WITH_MAX_PAY:
@@ -256,3 +262,55 @@ def save_mode_fields(tariff: Tariff, *, charge_mode: int) -> dict:
     else:
         form.update(_power_fields(tariff, charge_mode))
     return form
+
+
+def _mode_taken(modes: tuple[int, ...], device_type: int | None) -> int | None:
+    """The first of `modes` a device of `device_type` takes (saveMode's "只能匹配" lines)."""
+    return next((mode for mode in modes if device_type is not None and c.mode_fits(mode, device_type)), None)
+
+
+def charge_mode_for(tariff: Tariff, *, device_type: int | None) -> int:
+    """The charge mode a device of `device_type` bills `tariff` with, when its operator chose none."""
+    if device_type in c.CAR_DEVICE_TYPES:
+        return _CAR_ENERGY
+    if tariff.periods:
+        mode = _mode_taken((_ENERGY, _ENERGY_2), device_type)
+    elif len(tariff.tiers) > 1:
+        mode = _mode_taken((_POWER, _POWER_2), device_type)
+    else:  # one tier: a power mode of one bound, or a time mode where the device takes no power mode
+        mode = _mode_taken((_POWER, _POWER_2, _TIME, _TIME_2), device_type)
+    if mode is None:
+        raise TariffRenderError(
+            gettext_noop(
+                "A Wanzhuang device of type %(type)s has no charge mode for this tariff (priced by %(priced)s). "
+                "Choose its charge mode in its Wanzhuang device settings, or price the station the other way."
+            ),
+            type=device_type,
+            priced=gettext_noop("energy periods") if tariff.periods else gettext_noop("power tiers"),
+        )
+    return mode
+
+
+def device_settings_fields(settings) -> dict:
+    """The device settings of the saveMode form, from a `DeviceSettings` (its defaults when unsaved)."""
+    return {
+        "is_not_disturb": "1" if settings.is_not_disturb else "0",
+        "not_disturb_start": _clock(settings.not_disturb_start),
+        "not_disturb_end": _clock(settings.not_disturb_end),
+        "not_disturb_volume": settings.not_disturb_volume,
+        "is_outage": 1 if settings.is_outage else 0,
+        "auto_off_wait_time": settings.auto_off_wait_time,
+        "auto_off_lower_power": settings.auto_off_lower_power,
+        "floating_charge_time": str(settings.floating_charge_time),
+        "floating_charge_power": settings.floating_charge_power,
+        "detect_time": settings.detect_time,
+        "check_time": settings.check_time,
+        "inc_time": settings.inc_time,
+        "count_mode": settings.count_mode,
+        "display_delay": str(settings.display_delay),
+    }
+
+
+def _clock(value) -> str:
+    """A time of day as "HH:MM" (a default may still be the text it was declared with)."""
+    return value if isinstance(value, str) else value.strftime("%H:%M")

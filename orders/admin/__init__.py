@@ -1,4 +1,5 @@
-"""The admin of partners, orders and their samples; commands on sessions and the start page are `sessions.py`."""
+"""The admin of partners, orders and their samples; commands on sessions and the start page are `sessions.py`,
+charging cards `cards.py`, the vendor's log of a session `vendor_log.py`."""
 
 from functools import partial
 from urllib.parse import urlencode
@@ -7,20 +8,36 @@ from django.contrib import admin
 from django.db.models import Exists, OuterRef
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.adminkit import LargeTableAdminMixin, ReadOnlyAdminMixin, operation_run_selected
+from backoffice.adminkit import LargeTableAdminMixin, Operation, ReadOnlyAdminMixin, admin_link, operation_run_selected
 from chargers.vendor import ChargeStrategy
 from orders.models import ConflictKind, Order, OrderConflict, OrderSample, OrderSettlement, OrderStatus, Partner
 from orders.selectors import order_price_breakdown, order_price_stored
+from orders.services import order_settlement_resend
 from tariffs.display import render_breakdown
 from tariffs.units import format_duration, format_fen, format_tenths, format_wh
 
-from . import close  # noqa: F401  (registers the daily close's admin)
+from . import cards, close  # noqa: F401  (register the charging cards' and the daily close's admin)
 from .curve import order_curve_field
 from .exports import orders_export_csv, orders_export_xlsx
 from .sessions import SESSION_COMMANDS, session_operation_view, session_start_view
+from .vendor_log import order_vendor_log_view
+
+SETTLEMENT_RESEND = Operation(
+    service=lambda order: order_settlement_resend(order=order),
+    done_count=ngettext_lazy(
+        "The vendor was asked to send the settlement of %(count)d session again; it arrives as a push.",
+        "The vendor was asked to send the settlements of %(count)d sessions again; they arrive as pushes.",
+        "count",
+    ),
+    unknown=lambda error: gettext(
+        "the vendor did not answer, so whether it will send the settlement again is unknown (%(error)s). Asking "
+        "again is safe: a settlement is applied once."
+    ) % {"error": error},
+    label=lambda order: gettext("Order %(order)s") % {"order": order.order_no},
+)
 
 
 @admin.register(Partner)
@@ -174,7 +191,7 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
             _("Identity"),
             {"fields": ("order_no", "vendor_order_id", "status", "vendor_status", "created_at", "updated_at")},
         ),
-        (_("Partner and driver"), {"fields": ("partner", "partner_order_no", "driver_id", "mobile")}),
+        (_("Partner and driver"), {"fields": ("partner", "partner_order_no", "card_link", "driver_id", "mobile")}),
         (_("Place"), {"fields": ("station", "charger", "connector")}),
         (_("Strategy"), {"fields": ("strategy", "strategy_parameter", "authorized_amount")}),
         (
@@ -202,7 +219,9 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
     readonly_fields = tuple(field for _title, options in fieldsets for field in options["fields"])
     curve = order_curve_field
     inlines = (OrderConflictInline, OrderSettlementInline, OrderSampleInline)
-    actions = ("stop_charging", "cancel_reservation", "refresh_from_vendor", orders_export_csv, orders_export_xlsx)
+    actions = ("stop_charging", "cancel_reservation", "refresh_from_vendor", "resend_settlement", orders_export_csv,
+               orders_export_xlsx)
+    change_form_template = "admin/orders/order/change_form_tools.html"
 
     def has_operate_session_permission(self, request, obj=None):
         return request.user.has_perm("orders.operate_session")
@@ -225,9 +244,23 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
     def refresh_from_vendor(self, request, queryset):
         self._run_selected(request, queryset, "refresh")
 
+    @admin.action(description=_("Ask the vendor for the settlement again"), permissions=("operate_session",))
+    def resend_settlement(self, request, queryset):
+        operation_run_selected(self, request, queryset.select_related("charger", "connector"), SETTLEMENT_RESEND)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and obj.card_id is not None:
+            return self.fieldsets
+        # Only a session started by a swipe has a card to show.
+        return tuple(
+            (title, {**options, "fields": tuple(name for name in options["fields"] if name != "card_link")})
+            for title, options in self.fieldsets
+        )
+
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
+            path("<int:pk>/vendor-log/", wrap(partial(order_vendor_log_view, self)), name="orders_order_vendor_log"),
             path("connector/<int:connector_pk>/start/", wrap(partial(session_start_view, self)),
                  name="orders_order_start"),
             path("<int:pk>/session/<str:name>/", wrap(partial(session_operation_view, self)),
@@ -255,6 +288,12 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
     @admin.display(description=_("connector"))
     def connector_number(self, obj):
         return obj.connector.number
+
+    @admin.display(description=_("charging card"))
+    def card_link(self, obj):
+        if obj.card_id is None:
+            return self.get_empty_value_display()
+        return admin_link(obj.card)
 
     @admin.display(description=_("samples"))
     def samples(self, obj):

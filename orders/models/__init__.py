@@ -1,6 +1,7 @@
-"""The models of orders: sessions and what they recorded (`sessions`), the daily close (`close`) and the
-exports handed to accounting (`exports`)."""
+"""The models of orders: sessions and what they recorded (`sessions`), the charging cards that pay some of them
+(`cards`), the daily close (`close`) and the exports handed to accounting (`exports`)."""
 
+from .cards import CardMovement, CardMovementKind, ChargingCard
 from .close import (
     BusinessDay,
     DayAction,
@@ -31,6 +32,9 @@ __all__ = [
     "ACTIVE_STATUSES",
     "TERMINAL_STATUSES",
     "BusinessDay",
+    "CardMovement",
+    "CardMovementKind",
+    "ChargingCard",
     "CloseReason",
     "ConflictKind",
     "DayAction",

@@ -78,6 +78,7 @@ class StatementCategory(models.TextChoices):
     SETTLEMENT_DIFFERS = "settlement_differs", _("A second settlement differs from the first")
     SETTLEMENT_TIMES = "settlement_times", _("The settlement does not end after it starts")
     NOT_PRICED = "not_priced", _("Our price could not be computed")
+    CARD_SHORT = "card_short", _("The charging card could not pay the session")
 
 
 class Statement(models.Model):
@@ -96,6 +97,11 @@ class Statement(models.Model):
     their_orders = models.PositiveIntegerField(_("their orders"), default=0)
     their_energy_wh = models.BigIntegerField(_("their energy (Wh)"), default=0)
     their_amount_fen = models.BigIntegerField(_("their amount (fen)"), default=0)
+    summary = models.JSONField(
+        _("summary"), default=dict, blank=True,
+        help_text=_("What else the counterparty reported for the day, outside our orders (a device's own coin "
+                    "and card revenue): {title, columns, rows, totals}, shown with the statement."),
+    )
 
     class Meta:
         verbose_name = _("statement")

@@ -75,6 +75,7 @@ class ConflictKind(models.TextChoices):
     SETTLEMENT_DIFFERS = "settlement_differs", _("A second settlement differs from the first")
     SETTLEMENT_TIMES = "settlement_times", _("The settlement does not end after it starts")
     NOT_PRICED = "not_priced", _("Our price could not be computed")
+    CARD_SHORT = "card_short", _("The charging card could not pay the session")
 
 
 class Partner(models.Model):
@@ -109,6 +110,10 @@ class Order(models.Model):
         Partner, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("partner")
     )
     partner_order_no = models.CharField(_("partner order number"), max_length=64, blank=True)
+    card = models.ForeignKey(
+        "orders.ChargingCard", on_delete=models.PROTECT, null=True, blank=True, related_name="orders",
+        verbose_name=_("charging card"), help_text=_("The card swiped to start the session; it pays for it."),
+    )
     driver_id = models.CharField(_("driver id"), max_length=64, blank=True)
     station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="orders", verbose_name=_("station"))
     charger = models.ForeignKey(Charger, on_delete=models.PROTECT, related_name="orders", verbose_name=_("charger"))

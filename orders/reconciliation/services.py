@@ -168,6 +168,7 @@ def statement_build(*, source: StatementSource, day: date, repair: bool = True,
     if source.runs_chargers:
         for difference in _conflict_lines(source, orders):
             found[(difference["category"], difference["key"])] = difference
+    summary = source.summary(day=day)
     with transaction.atomic():
         _refuse_closed(day)
         statement, _created = Statement.objects.select_for_update().get_or_create(
@@ -177,6 +178,7 @@ def statement_build(*, source: StatementSource, day: date, repair: bool = True,
         for name, value in totals.items():
             setattr(statement, name, value)
         statement.built_at = now
+        statement.summary = summary
         if repaired is not None:  # a comparison without asking anyone keeps the count of the last repair
             statement.repaired = repaired
         statement.save()

@@ -73,6 +73,11 @@ class StatementSource:
         apply what it answers; returns how many orders it brought up to date."""
         return 0
 
+    def summary(self, *, day: date) -> dict:
+        """What else the counterparty reported for the day, outside our orders, as a table shown with its
+        statement: {"title": str, "columns": [str], "rows": [[cell]], "totals": [cell]}; empty for none."""
+        return {}
+
     def records(self, *, day: date, orders: QuerySet[Order]) -> Iterable[CounterpartyRecord]:
         """Its records of the day, in the order of their `key` (our order number), so that the comparison
         reads both sides once, side by side, with flat memory."""

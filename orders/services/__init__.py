@@ -4,25 +4,32 @@
 `settlement` the vendor's closing word, `refresh` the question of where a session stands.
 """
 
-from ._shared import STATUS_RANK
+from ._shared import STATUS_RANK, order_fail_start
+from .cards import card_balance_change, card_refusal
 from .numbering import BEIJING, order_no_generate
 from .progress import Progress, order_progress_record, orders_progress_record
-from .refresh import order_refresh, orders_refresh
-from .sessions import order_reservation_cancel, order_reserve, order_start, order_stop
+from .refresh import order_refresh, order_settlement_resend, order_vendor_history, orders_refresh
+from .sessions import order_reservation_cancel, order_reserve, order_start, order_start_refusal, order_stop
 from .settlement import Settlement, order_settle
 
 __all__ = [
     "BEIJING",
     "STATUS_RANK",
+    "card_balance_change",
+    "card_refusal",
+    "order_fail_start",
     "Progress",
     "Settlement",
     "order_no_generate",
     "order_progress_record",
     "order_refresh",
+    "order_settlement_resend",
+    "order_vendor_history",
     "order_reservation_cancel",
     "order_reserve",
     "order_settle",
     "order_start",
+    "order_start_refusal",
     "order_stop",
     "orders_progress_record",
     "orders_refresh",

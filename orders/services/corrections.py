@@ -2,11 +2,13 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import Order
 
 from ._shared import locked
+from .cards import card_session_settle
 from .progress import SESSION_AMOUNT_MAX_FEN, SESSION_ENERGY_MAX_WH
 
 CORRECTED_FIELDS = ("energy_wh", "electricity_fee_fen", "service_fee_fen")
@@ -35,5 +37,6 @@ def order_correct(*, order: Order, energy_wh: int, electricity_fee_fen: int, ser
         order.service_fee_fen = service_fee_fen
         order.total_fee_fen = electricity_fee_fen + service_fee_fen
         order.save(update_fields=[*CORRECTED_FIELDS, "total_fee_fen", "updated_at"])
+        card_session_settle(order=order, now=timezone.now(), corrected=True)
         after = {name: getattr(order, name) for name in (*CORRECTED_FIELDS, "total_fee_fen")}
     return {"before": before, "after": after}

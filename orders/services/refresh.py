@@ -4,6 +4,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -126,3 +127,18 @@ def orders_refresh(*, orders: Sequence[Order], vendor: str, now: datetime | None
         except VendorError as exc:
             logger.warning("asking vendor %s about order %s: %s", vendor, order.order_no, exc)
     return refreshed
+
+
+def order_vendor_history(*, order: Order) -> list:
+    """What the vendor's cloud sent us about the session, as its own log keeps it (`chargers.vendor.SessionNews`)."""
+    return vendor_adapter_for(order.charger).session_history(
+        order_no=order.order_no, serial=order.charger.serial, connector_number=order.connector.number)
+
+
+def order_settlement_resend(*, order: Order) -> None:
+    """Ask the vendor to send the session's settlement again; it arrives as a push and is applied once."""
+    if order.status not in (OrderStatus.STOPPING, OrderStatus.FINISHED, OrderStatus.SETTLED):
+        raise ValidationError(_("Order %(order)s is %(status)s: it has no settlement to send again.")
+                              % {"order": order.order_no, "status": order.get_status_display()})
+    vendor_adapter_for(order.charger).session_settlement_resend(
+        order_no=order.order_no, serial=order.charger.serial, connector_number=order.connector.number)

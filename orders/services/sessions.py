@@ -23,6 +23,7 @@ from orders.signals import order_started
 from tariffs.selectors import tariff_version_in_force
 
 from ._shared import STATUS_RANK, locked, order_fail_start
+from .cards import card_authorize
 from .numbering import order_no_generate
 
 
@@ -35,6 +36,7 @@ def _order_new(
     authorized_amount_fen: int | None,
     driver_id: str,
     now: datetime,
+    card=None,
 ) -> Order:
     charger = connector.charger
     station = charger.station
@@ -53,6 +55,7 @@ def _order_new(
                 strategy_param=strategy_param,
                 authorized_amount_fen=authorized_amount_fen,
                 driver_id=driver_id,
+                card=card,
                 tariff_version=version,
                 started_at=now if status == OrderStatus.STARTING else None,
             )
@@ -60,10 +63,19 @@ def _order_new(
         active = Order.objects.filter(connector=connector, status__in=ACTIVE_STATUSES).first()
         if active is None:
             raise
-        raise ValidationError(
-            _("Connector %(connector)s is busy with order %(order)s (%(status)s).")
-            % {"connector": connector, "order": active.order_no, "status": active.get_status_display()}
-        ) from exc
+        raise ValidationError(_busy(connector, active)) from exc
+
+
+def _busy(connector: Connector, active: Order) -> str:
+    return _("Connector %(connector)s is busy with order %(order)s (%(status)s).") % {
+        "connector": connector, "order": active.order_no, "status": active.get_status_display()}
+
+
+def _max_pay_fen(connector: Connector, now: datetime) -> int:
+    """The most one session may cost at the connector's station by its tariff in force; 0 for no cap."""
+    template = connector.charger.station.tariff_template_id
+    version = tariff_version_in_force(template=template, at=now) if template else None
+    return version.tariff.max_pay_fen if version is not None else 0
 
 
 def _check_connector_usable(connector: Connector) -> None:
@@ -84,12 +96,18 @@ def order_start(
     strategy_param: int = 0,
     authorized_amount_fen: int | None = None,
     driver_id: str = "",
+    card=None,
+    deferred: bool = False,
     now: datetime | None = None,
 ) -> Order:
     """Create an order on `connector` and ask its vendor to start charging.
 
-    `authorized_amount_fen` is the most the driver may spend, exactly; None is no limit. A strategy the
-    charger's vendor does not offer for its kind of charger is refused before anything is created.
+    `authorized_amount_fen` is the most the driver may spend, exactly; None is no limit. A session paid by a
+    charging `card` is authorised against its balance when the order is created (None: all it can pay, up to the
+    tariff's maximum payment), and the card pays it when it is settled. A strategy the charger's vendor does
+    not offer for its kind of charger is refused before anything is created. `deferred` is for a caller inside a
+    transaction of its own (the inbox worker): the order is written in it, and the vendor is asked once it
+    commits.
     The order is committed before the vendor is called, so a push that overtakes the vendor's answer
     finds it. A refusal ends the order as start failed and is raised for the caller to show; when the
     vendor cannot be reached the outcome is unknown: the order stays starting and the vendor is asked
@@ -112,8 +130,18 @@ def order_start(
     if strategy == ChargeStrategy.FULL:
         strategy_param = 0
     with transaction.atomic():
+        if card is not None:
+            authorized_amount_fen = card_authorize(card=card, amount_fen=authorized_amount_fen or 0,
+                                                   cap_fen=_max_pay_fen(connector, now))
+            if strategy == ChargeStrategy.AMOUNT:
+                strategy_param = authorized_amount_fen
         # A booked order of this connector becomes the session, as the vendor expects.
         booked = Order.objects.select_for_update().filter(connector=connector, status=OrderStatus.BOOKED).first()
+        if booked is not None and card is not None:
+            raise ValidationError(
+                _("Connector %(connector)s is booked by order %(order)s: a card cannot start there.")
+                % {"connector": connector, "order": booked.order_no}
+            )
         if booked is not None:
             booked.status, booked.started_at = OrderStatus.STARTING, now
             booked.strategy, booked.strategy_param = strategy, strategy_param
@@ -138,6 +166,7 @@ def order_start(
                 authorized_amount_fen=authorized_amount_fen,
                 driver_id=driver_id,
                 now=now,
+                card=card,
             )
         order_started.send(sender=Order, order=order)
     command = StartCommand(
@@ -149,17 +178,38 @@ def order_start(
         strategy_param=strategy_param,
         balance_fen=authorized_amount_fen,
     )
-    try:
-        vendor_adapter_for(connector.charger).session_start(command=command)
-    except VendorUnavailable:
+    if deferred:
+        # The caller's transaction holds the order: the vendor is asked once it commits, and a refusal ends the
+        # order as start failed without reaching the caller (whose work is committed by then).
+        transaction.on_commit(lambda: _start_send(order, command, raise_refusal=False), robust=True)
         return order
+    _start_send(order, command, raise_refusal=True)
+    return order
+
+
+def _start_send(order: Order, command: StartCommand, *, raise_refusal: bool) -> None:
+    try:
+        vendor_adapter_for(order.connector.charger).session_start(command=command)
+    except VendorUnavailable:
+        return
     except VendorError as exc:
         order_fail_start(order=order, code=exc.code, message=exc.message)
-        raise
+        if raise_refusal:
+            raise
     except ValidationError as exc:  # the vendor cannot express this command; nothing was sent
         order_fail_start(order=order, code="", message="; ".join(exc.messages))
-        raise
-    return order
+        if raise_refusal:
+            raise
+
+
+def order_start_refusal(*, connector: Connector) -> str | None:
+    """Why a session cannot start on `connector` now, as far as our records tell; None when it can."""
+    try:
+        _check_connector_usable(connector)
+    except ValidationError as exc:
+        return "; ".join(exc.messages)
+    active = Order.objects.filter(connector=connector, status__in=ACTIVE_STATUSES).first()
+    return None if active is None else _busy(connector, active)
 
 
 def order_stop(*, order: Order) -> Order:

@@ -11,6 +11,7 @@ from orders.selectors import order_price_breakdown
 from orders.signals import order_settled
 
 from ._shared import locked
+from .cards import card_session_settle
 from .conflicts import order_conflict_record
 
 
@@ -88,6 +89,7 @@ def order_settle(
         order.service_fee_fen = breakdown.service_fen if breakdown else 0
         order.total_fee_fen = breakdown.total_fen if breakdown else 0
         order.save()
+        card_session_settle(order=order, now=now)
         order_settled.send(sender=Order, order=order)
         return order
 

@@ -45,7 +45,7 @@ def test_the_import_page_lists_the_vendors_chargers_and_links_the_ones_we_have(o
     known = ChargerFactory(vendor=Vendor.TOMDA, serial="1012300001", name="南门 1 号桩")
 
     # When the operator opens the import page (Tomda is the only vendor, so it is listed at once)
-    response = operator_client.get(IMPORT)
+    response = operator_client.get(f"{IMPORT}?vendor=tomda")
 
     # Then both chargers are listed; the known one links to its page, only the new one can be ticked
     assert response.status_code == 200
@@ -188,7 +188,7 @@ def test_the_import_page_offers_a_charger_awaiting_a_station_and_assigns_it_keep
     ChargerEventFactory(charger=charger, connector=charger.connectors.get(number=2))
     station = StationFactory(kind=VehicleKind.EBIKE, tariff_template=None)
 
-    listing = operator_client.get(IMPORT)
+    listing = operator_client.get(f"{IMPORT}?vendor=tomda")
     assert 'value="1012300002"' in listing.content.decode()
     assert "awaiting a station" in listing.content.decode()
     response = operator_client.post(f"{IMPORT}?vendor=tomda", {"serials": ["1012300002"], "station": station.pk})
@@ -217,7 +217,7 @@ def test_a_charger_awaiting_a_station_is_not_assigned_to_a_station_of_another_ki
 def test_the_vendors_refusal_to_list_is_shown_on_the_page(operator_client, tomda):
     tomda.fail_next("/api/sys/charger/list", "1505")
 
-    response = operator_client.get(IMPORT)
+    response = operator_client.get(f"{IMPORT}?vendor=tomda")
 
     assert response.status_code == 200
     assert shown_messages(response) == ["[1505] 汤姆达云：服务器控制充电桩失败（错误码 1505）"]
@@ -227,7 +227,7 @@ def test_the_vendors_refusal_to_list_is_shown_on_the_page(operator_client, tomda
 def test_an_unconfigured_vendor_is_an_error_message_not_a_crash(operator_client, settings):
     settings.TOMDA_BASE_URL = ""
 
-    response = operator_client.get(IMPORT)
+    response = operator_client.get(f"{IMPORT}?vendor=tomda")
 
     assert response.status_code == 200
     (message,) = shown_messages(response)

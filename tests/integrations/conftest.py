@@ -20,7 +20,7 @@ def partner_processor(monkeypatch):
             self.failures = {}
             self.seen = []
 
-        def parse(self, *, body, content_type, received_at=None):
+        def parse(self, *, body, content_type, received_at=None, kind=""):
             return Parsed(kind="notification_start_charge_result", record=body.decode())
 
         def apply(self, pushes):

@@ -14,7 +14,7 @@ ENABLED = counterparties()
 
 
 def test_the_counterparties_are_enabled_by_their_apps():
-    assert [config.counterparty for config in ENABLED] == ["tomda"]
+    assert [config.counterparty for config in ENABLED] == ["tomda", "wanzhuang"]
 
 
 @pytest.mark.parametrize("config", ENABLED, ids=lambda config: config.counterparty)
@@ -35,7 +35,9 @@ def test_each_counterparty_provides_an_adapter_or_an_inbox_with_its_processor(co
         receivers = [pattern for pattern in config.urlpatterns() if getattr(pattern.callback, "inbox_receiver", False)]
         assert receivers
         for pattern in receivers:
-            path = reverse(pattern.name)
+            # A receiver per kind takes the kind in its path (Wanzhuang's callback/<name>).
+            kwargs = {name: "start_power" for name in pattern.pattern.converters}
+            path = reverse(pattern.name, kwargs=kwargs)
             assert path.startswith(f"/integrations/{config.prefix()}/")
             assert resolve(path).func is pattern.callback
 

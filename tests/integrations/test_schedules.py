@@ -19,6 +19,9 @@ EXPECTED = {
     "tomda_sessions_poll": ("integrations.tomda.tasks.sessions_poll", 1),
     "tomda_sessions_stuck_check": ("integrations.tomda.tasks.sessions_stuck_check", 10),
     "tomda_token_refresh": ("integrations.tomda.tasks.token_refresh", 30),
+    "wanzhuang_sessions_poll": ("integrations.wanzhuang.tasks.sessions_poll", 2),
+    "wanzhuang_finish_callbacks_reconcile": ("integrations.wanzhuang.tasks.finish_callbacks_reconcile", 10),
+    "wanzhuang_devices_sync": ("integrations.wanzhuang.tasks.devices_sync", 60),
     # Daily, at STATEMENTS_BUILD_AT: no interval.
     "statements_build": ("orders.tasks.statements_build_previous_day", None),
 }

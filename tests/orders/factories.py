@@ -7,6 +7,7 @@ from django.utils import timezone
 from chargers.vendor import ChargeStrategy
 from orders.models import (
     BusinessDay,
+    ChargingCard,
     CloseReason,
     ConflictKind,
     DayAction,
@@ -142,3 +143,13 @@ class ExportFactory(factory.django.DjangoModelFactory):
     day_to = dt.date(2026, 11, 30)
     requested_by = factory.LazyFunction(lambda: get_user_model().objects.get_or_create(username="finance-clerk")[0])
     requested_at = factory.LazyFunction(timezone.now)
+
+
+class ChargingCardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChargingCard
+        django_get_or_create = ("number",)
+
+    number = factory.Sequence(lambda n: f"8800{n:04d}")
+    holder = factory.Sequence(lambda n: f"持卡人 {n}")
+    balance_fen = 5000

@@ -3,7 +3,7 @@
 import pytest
 from django.utils.translation import override
 
-from integrations.wanzhuang.payloads import save_mode_fields
+from integrations.wanzhuang.payloads import charge_mode_for, device_settings_fields, save_mode_fields
 from tariffs.pricing import Period, PowerTier, Tariff
 from tariffs.renderings import TariffRenderError
 from tests.tariffs.builders import ebike_periods, ebike_tiers, ev, flat_day, hm
@@ -276,17 +276,60 @@ def test_form_values_are_ints_or_strings():
 def test_refuses_an_unknown_charge_mode(charge_mode):
     message = render_error(save_mode_fields, ebike_tiers(ONE_TIER), charge_mode=charge_mode)
 
-    assert message == f"Wanzhuang has no charge mode {charge_mode}: use charge mode 0, 1, 2, 7, 8 or 9."
+    assert message == f"Wanzhuang has no charge mode {charge_mode}: use charge mode 0, 1, 2, 7, 8, 9 or 11."
 
 
-def test_refuses_the_car_energy_mode_it_has_no_page_for():
-    message = render_error(save_mode_fields, ev(flat_day(7000)), charge_mode=11)
+def test_the_car_energy_mode_sends_the_energy_price_without_the_ebike_cap():
+    fields = save_mode_fields(ev(flat_day(6500, 4000), max_pay_fen=20_000), charge_mode=11)
 
-    assert "charge mode 11 (car standard energy mode)" in message
-    assert "not supported yet" in message
+    # 0.65 + 0.40 yuan/kWh is 105 fen per kWh; 200 yuan is above the e-bike energy modes' 30.
+    assert fields == {"charge_mode": 11, "start_fee": 0, "max_pay_fee": 20_000, "whether_refund": 1,
+                      "is_free_charge": 0, "work_charge": 105}
 
 
 def test_refuses_a_tariff_without_rows():
     message = render_error(save_mode_fields, Tariff(kind="ebike"), charge_mode=2)
 
     assert message == "The tariff has neither periods nor power tiers: add at least one row."
+
+
+# --- the charge mode a device takes, and its settings ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("device_type", "tariff", "mode"),
+    [
+        (2, "periods", 1), (3, "periods", 1), (8, "periods", 8), (1, "periods", 8),
+        (2, "tiers", 2), (8, "tiers", 9), (6, "tiers", 9),
+        (2, "one tier", 2), (8, "one tier", 9), (0, "one tier", 0), (3, "one tier", 0),
+        (12, "periods", 11), (13, "periods", 11),
+    ],
+)
+def test_a_device_without_a_chosen_mode_takes_the_one_its_type_and_tariff_fit(device_type, tariff, mode):
+    tariffs = {"periods": ebike_periods(flat_day(6000)), "tiers": ebike_tiers(FOUR_TIERS),
+               "one tier": ebike_tiers(ONE_TIER)}
+
+    assert charge_mode_for(tariffs[tariff], device_type=device_type) == mode
+
+
+@pytest.mark.parametrize(("device_type", "tariff"), [(0, "periods"), (0, "tiers"), (3, "tiers"), (None, "tiers")])
+def test_a_device_type_with_no_mode_for_the_tariff_is_refused_with_what_to_do(device_type, tariff):
+    tariffs = {"periods": ebike_periods(flat_day(6000)), "tiers": ebike_tiers(FOUR_TIERS)}
+
+    message = render_error(charge_mode_for, tariffs[tariff], device_type=device_type)
+
+    assert f"type {device_type}" in message
+    assert "Wanzhuang device settings" in message
+
+
+def test_the_device_settings_are_sent_as_the_form_takes_them():
+    from integrations.wanzhuang.models import DeviceSettings
+
+    fields = device_settings_fields(DeviceSettings(is_not_disturb=True, not_disturb_volume=3, display_delay=5))
+
+    assert fields == {
+        "is_not_disturb": "1", "not_disturb_start": "22:00", "not_disturb_end": "07:00", "not_disturb_volume": 3,
+        "is_outage": 0, "auto_off_wait_time": 60, "auto_off_lower_power": 10, "floating_charge_time": "0",
+        "floating_charge_power": 0, "detect_time": 0, "check_time": 60, "inc_time": 0, "count_mode": 0,
+        "display_delay": "5",
+    }

@@ -1,6 +1,5 @@
 """`manage.py tomda_simulator`: a Tomda cloud on loopback for the demo and for trying the integration by hand."""
 
-import logging
 import signal
 import time
 
@@ -8,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
+from integrations.simulation import log_to
 from integrations.tomda import simulator
 
 # A fleet that needs no database: the Tomda chargers of the demo data (orders.demo), by serial.
@@ -106,7 +106,7 @@ class Command(BaseCommand):
         api_id = options["api_id"] or getattr(settings, "TOMDA_API_ID", "") or "demo"
         api_key = options["api_key"] or getattr(settings, "TOMDA_API_KEY", "") or "demo-key"
 
-        self._log_to_stdout()
+        log_to(self.stdout, logger=simulator.__name__)
         sim = simulator.TomdaSimulator(
             api_id=api_id, api_key=api_key, chargers=fleet,
             push_url=options["push_url"] or None, push_encoding=options["push_encoding"],
@@ -132,11 +132,3 @@ class Command(BaseCommand):
         finally:
             sim.stop()
 
-    def _log_to_stdout(self):
-        # The simulator logs one line per API call and per push; show them as they happen.
-        log = logging.getLogger(simulator.__name__)
-        handler = logging.StreamHandler(self.stdout)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
