@@ -4,20 +4,29 @@ and the exports.
 Each counterparty schedules these for its own vendor code and thresholds.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
 from orders.days import business_day_of
-from orders.models import OrderStatus
+from orders.models import Order, OrderStatus
 from orders.reconciliation.services import statements_build
 from orders.selectors import business_day_closed, orders_quiet
-from orders.services import orders_refresh
+from orders.services import order_start_send, orders_refresh
 
 # Bookings too: a vendor may close an expired booking by itself and tell us nothing.
 LIVE = (OrderStatus.BOOKED, OrderStatus.STARTING, OrderStatus.CHARGING)
 ENDING = (OrderStatus.STOPPING, OrderStatus.FINISHED)
 PER_RUN = 500  # orders asked about in one run; the rest wait for the next
+
+
+def session_start_send(order_id: int, start_by: str | None = None) -> str:
+    """Ask the vendor to start an order written in another transaction (a card swipe's), by `start_by`."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return "no such order"
+    deadline = datetime.fromisoformat(start_by) if start_by else None
+    return order_start_send(order=order, start_by=deadline).status
 
 
 def sessions_poll(*, vendor: str, quiet_minutes: int) -> int:

@@ -93,7 +93,7 @@ class WanzhuangAdapter(VendorAdapter):
         """Start the session once its port may: the start rules of the port's state are checked first, and a
         port that waits for a plug, must be unplugged, is held or faulty is refused with the reason."""
         charger = _charger(command.serial)
-        version = _version_in_force(charger)
+        version = charger_tariff_version(charger)
         charge_mode = _charge_mode(charger, version)
         charge_id = c.charge_id_of(command.order_no)
         port = self._port(command.serial, command.connector_number)
@@ -175,7 +175,7 @@ class WanzhuangAdapter(VendorAdapter):
         forms = []
         for charger in chargers:
             charger_require_station(charger=charger)
-            forms.append((charger, _mode_form(charger, version)))
+            forms.append((charger, charge_mode_form(charger, version)))
         for charger, form in forms:
             self._mode_save(charger, form)
             # A form sent by hand, not through a push of the version, has no push row to answer.
@@ -185,11 +185,11 @@ class WanzhuangAdapter(VendorAdapter):
 
     def tariff_read(self, *, serial: str) -> TariffOnCharger:
         charger = _charger(serial)
-        version = _version_in_force(charger)
+        version = charger_tariff_version(charger)
         if version is None:
             raise ValidationError(_("Charger %(charger)s has no tariff in force to compare with.")
                                   % {"charger": charger})
-        ours = _mode_form(charger, version)
+        ours = charge_mode_form(charger, version)
         if ours["charge_mode"] == c.MODE_CAR_ENERGY:
             held = self.client.car_mode_get(device_num=serial)
         else:
@@ -213,7 +213,9 @@ class WanzhuangAdapter(VendorAdapter):
         for port in ports:
             if isinstance(port, dict) and _int(port.get("device_port")) == number:
                 return port
-        raise ValidationError(_("Wanzhuang knows no port %(port)s on %(serial)s.") % {"port": number, "serial": serial})
+        # As Wanzhuang answers for a session it does not have: no session can be on a port it does not list.
+        raise WanzhuangNotFound(_("Wanzhuang lists no port %(port)s on %(serial)s: sync the charger.")
+                                % {"port": number, "serial": serial}, vendor=self.code, code="1006")
 
 
 def _charger(serial: str) -> Charger:
@@ -223,7 +225,8 @@ def _charger(serial: str) -> Charger:
     return charger
 
 
-def _version_in_force(charger: Charger):
+def charger_tariff_version(charger: Charger):
+    """The tariff version in force at the charger's station; None without a station or a published tariff."""
     if charger.station_id is None or charger.station.tariff_template_id is None:
         return None
     return tariff_version_in_force(template=charger.station.tariff_template_id, at=timezone.now())
@@ -248,8 +251,9 @@ def _charge_mode(charger: Charger, version) -> int:
         raise ValidationError(str(exc)) from exc
 
 
-def _mode_form(charger: Charger, version) -> dict:
-    """The whole saveMode form of the version for the device, but its number and the signing."""
+def charge_mode_form(charger: Charger, version) -> dict:
+    """The whole saveMode form of the version for the device, but its number and the signing; raises
+    TariffRenderError (or ValidationError) for a tariff the device cannot carry."""
     return {**save_mode_fields(version.tariff, charge_mode=_charge_mode(charger, version)),
             **device_settings_fields(_settings(charger))}
 

@@ -26,10 +26,10 @@ def wanzhuang_settings_check(app_configs, **kwargs):
         errors.append(Error("WANZHUANG_ENERGY_UNIT_WH must be 1 Wh or more.", id="wanzhuang.E005"))
     if not settings.WANZHUANG_START_OK_STATES:
         errors.append(Error("WANZHUANG_START_OK_STATES must name at least one start_power state.", id="wanzhuang.E006"))
-    signed = settings.WANZHUANG_CALLBACK_SIGNATURE_REQUIRED
-    if settings.WANZHUANG_BASE_URL and signed and not settings.WANZHUANG_APP_SECRET:
-        errors.append(Error("WANZHUANG_CALLBACK_SIGNATURE_REQUIRED needs WANZHUANG_APP_SECRET to check callbacks with.",
-                            id="wanzhuang.E007"))
+    missing = [name for name in ("WANZHUANG_APP_ID", "WANZHUANG_APP_SECRET") if not getattr(settings, name)]
+    if settings.WANZHUANG_BASE_URL and missing:
+        errors.append(Error(f"WANZHUANG_BASE_URL is set: set {' and '.join(missing)} too, to sign our calls and "
+                            "check Wanzhuang's callbacks.", id="wanzhuang.E007"))
     return errors
 
 

@@ -32,7 +32,9 @@ class WanzhuangInbox(InboxProtocol):
             return Verification.UNCHECKED  # unreadable: parse refuses it, naming why
         if not fields.get(signing.SIGN_FIELD):
             return Verification.FAILED if settings.WANZHUANG_CALLBACK_SIGNATURE_REQUIRED else Verification.UNCHECKED
-        if settings.WANZHUANG_APP_ID and fields.get("app_id") != settings.WANZHUANG_APP_ID:
+        if not settings.WANZHUANG_APP_SECRET or not settings.WANZHUANG_APP_ID:
+            return Verification.FAILED  # without our key anyone could sign: nothing is signed for us
+        if fields.get("app_id") != settings.WANZHUANG_APP_ID:
             return Verification.FAILED  # signed for another merchant, or for none
         valid = signing.signature_valid(fields, secret=settings.WANZHUANG_APP_SECRET,
                                         method=settings.WANZHUANG_SIGN_METHOD)

@@ -3,7 +3,6 @@ the inbox worker's transaction."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -29,8 +28,6 @@ from orders.services import (
 
 from . import mappers
 from .protocol import SWIPE_MAX_AGE, CardSwipe, FinishOrder, OfflineProfit, StartPower
-
-logger = logging.getLogger(__name__)
 
 references = References(Vendor.WANZHUANG, charger_field="device_num", connector_field="device_port",
                         order_field="charge_id")
@@ -131,10 +128,10 @@ def finish_order_apply(record: FinishOrder, *, received_at: datetime) -> None:
 
 
 def _card_swipe_apply(record: CardSwipe) -> None:
-    """Start the session the swipe asks for: the order is written in the worker's transaction, and Wanzhuang is
-    asked to start it once that commits (its start_power must find the order). A worker that dies between the
-    two leaves a starting order whose port never took it: the port poll ends it as start failed, releasing
-    the card's hold."""
+    """Start the session the swipe asks for: the order is written in the worker's transaction, and a task asks
+    Wanzhuang to start it once that commits (its start_power must find the order), no later than the swipe's
+    age allows. A start that is never sent leaves a starting order the port never took: the port poll ends it
+    as start failed, releasing the card's hold."""
     refusal = _swipe_stale(record, timezone.now())
     if refusal is not None:
         raise refusal
@@ -147,7 +144,7 @@ def _card_swipe_apply(record: CardSwipe) -> None:
     try:
         order_start(connector=connector, strategy=ChargeStrategy.AMOUNT, strategy_param=record.amount_fen,
                     authorized_amount_fen=record.amount_fen or None, card=card, driver_id=f"card:{card.number}",
-                    deferred=True)
+                    deferred=True, start_by=(record.received_at or timezone.now()) + SWIPE_MAX_AGE)
     except ValidationError as exc:
         raise InboundRejected(named("icc_id", "; ".join(exc.messages)), reason=RejectReason.INVALID) from exc
 

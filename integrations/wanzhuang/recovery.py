@@ -40,19 +40,22 @@ def order_recover(*, order: Order, client: WanzhuangClient | None = None) -> boo
             continue
         if kind == FINISH_ORDER and order.status == OrderStatus.SETTLED:
             continue
-        at = mappers.unix_or_none(entry.get("created_at")) or timezone.now()
+        logged_at = mappers.unix_or_none(entry.get("created_at"))
         try:
-            record = callback_read(kind, {str(k): str(v) for k, v in fields.items()}, received_at=at)
+            record = callback_read(kind, {str(k): str(v) for k, v in fields.items()},
+                                   received_at=logged_at or timezone.now())
         except InboundRejected as exc:
             logger.warning("the callback log's %s of order %s cannot be read: %s", kind, order.order_no, exc)
             continue
         if record.order_no != order.order_no:
             continue
+        # The port's news is as of when Wanzhuang sent the callback (or the session's end), never now: the port
+        # may have moved on since.
         with transaction.atomic():
             if kind == START_POWER:
-                start_power_apply(record, received_at=at)
+                start_power_apply(record, received_at=logged_at or timezone.now())
             else:
-                finish_order_apply(record, received_at=at)
+                finish_order_apply(record, received_at=logged_at or record.settlement.ended_at)
         applied = True
     return applied
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.utils import timezone
 
@@ -14,8 +12,6 @@ from orders import tasks as order_tasks
 from orders.selectors import orders_quiet
 
 from .recovery import orders_recover
-
-logger = logging.getLogger(__name__)
 
 # Sessions whose finish callback may be overdue: every state before settled but a booking.
 UNSETTLED = (*order_tasks.LIVE[1:], *order_tasks.ENDING)

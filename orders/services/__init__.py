@@ -9,7 +9,14 @@ from .cards import card_balance_change, card_refusal
 from .numbering import BEIJING, order_no_generate
 from .progress import Progress, order_progress_record, orders_progress_record
 from .refresh import order_refresh, order_settlement_resend, order_vendor_history, orders_refresh
-from .sessions import order_reservation_cancel, order_reserve, order_start, order_start_refusal, order_stop
+from .sessions import (
+    order_reservation_cancel,
+    order_reserve,
+    order_start,
+    order_start_refusal,
+    order_start_send,
+    order_stop,
+)
 from .settlement import Settlement, order_settle
 
 __all__ = [
@@ -30,6 +37,7 @@ __all__ = [
     "order_settle",
     "order_start",
     "order_start_refusal",
+    "order_start_send",
     "order_stop",
     "orders_progress_record",
     "orders_refresh",

@@ -17,6 +17,7 @@ from orders.models import (
     ChargingCard,
     ConflictKind,
     Order,
+    OrderConflict,
     OrderStatus,
 )
 from tariffs.units import format_fen
@@ -92,7 +93,9 @@ def card_balance_change(*, card: ChargingCard, amount_fen: int, kind: str, note:
     with transaction.atomic():
         card = ChargingCard.objects.select_for_update().get(pk=card.pk)
         held = card_held_fen(card=card)
-        if card.balance_fen + amount_fen < held:
+        # Money is never kept off a card: only taking some may not reach what live sessions hold (a balance
+        # below it already, after a session the card could not pay in full, still takes a top-up).
+        if amount_fen < 0 and card.balance_fen + amount_fen < held:
             raise ValidationError(
                 _("The balance is %(balance)s yuan, of which live sessions hold %(held)s yuan: it cannot go below "
                   "what they hold.") % {"balance": format_fen(card.balance_fen), "held": format_fen(held)},
@@ -126,6 +129,9 @@ def card_session_settle(*, order: Order, now: datetime, corrected: bool = False)
     due = card_session_due_fen(order, corrected=corrected)
     if paid_before and due == taken:
         return None
+    if paid_before and OrderConflict.objects.filter(order=order, kind=ConflictKind.CARD_SHORT,
+                                                    figures__due_fen=due).exists():
+        return None  # this price was settled already, short: the conflict waits for finance
     # The hold of an authorised amount keeps the balance above any session's cost; should more be due than is
     # left (a re-pricing, a session settled after its start was given up), the card gives what it has, the
     # movement says so, and the order has a conflict for finance with both figures.

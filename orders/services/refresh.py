@@ -126,6 +126,9 @@ def orders_refresh(*, orders: Sequence[Order], vendor: str, now: datetime | None
             continue
         except VendorError as exc:
             logger.warning("asking vendor %s about order %s: %s", vendor, order.order_no, exc)
+        except ValidationError as exc:  # a closed business day, a charger the vendor cannot describe
+            logger.warning("applying vendor %s's answer about order %s: %s", vendor, order.order_no,
+                           "; ".join(exc.messages))
     return refreshed
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_q.tasks import async_task
 
 from chargers.models import Connector, ConnectorStatus
 from chargers.services import charger_require_station
@@ -98,6 +99,7 @@ def order_start(
     driver_id: str = "",
     card=None,
     deferred: bool = False,
+    start_by: datetime | None = None,
     now: datetime | None = None,
 ) -> Order:
     """Create an order on `connector` and ask its vendor to start charging.
@@ -106,8 +108,8 @@ def order_start(
     charging `card` is authorised against its balance when the order is created (None: all it can pay, up to the
     tariff's maximum payment), and the card pays it when it is settled. A strategy the charger's vendor does
     not offer for its kind of charger is refused before anything is created. `deferred` is for a caller inside a
-    transaction of its own (the inbox worker): the order is written in it, and the vendor is asked once it
-    commits.
+    transaction of its own (the inbox worker): the order is written in it, and a task asks the vendor once it
+    commits, by `start_by` (`order_start_send`).
     The order is committed before the vendor is called, so a push that overtakes the vendor's answer
     finds it. A refusal ends the order as start failed and is raised for the caller to show; when the
     vendor cannot be reached the outcome is unknown: the order stays starting and the vendor is asked
@@ -169,27 +171,56 @@ def order_start(
                 card=card,
             )
         order_started.send(sender=Order, order=order)
+    if deferred:
+        # The caller's transaction holds the order: a task asks the vendor once it commits (by `start_by`), and a
+        # refusal ends the order as start failed. Should the task be lost, the order waits starting for the
+        # vendor's poll, which ends a start the charger never took.
+        deadline = start_by.isoformat() if start_by else None
+        transaction.on_commit(lambda: async_task("orders.tasks.session_start_send", order.pk, deadline,
+                                                 task_name=f"start {order.order_no}"), robust=True)
+        return order
+    _start_send(order, raise_refusal=True)
+    return order
+
+
+# The vendor status of a deferred start once it was sent (the vendor's news replaces it).
+START_SENT = "start_sent"
+
+
+def order_start_send(*, order: Order, start_by: datetime | None = None, now: datetime | None = None) -> Order:
+    """Ask the vendor to start an order created with `order_start(deferred=True)`. An order that moved on is
+    left alone; one whose `start_by` has passed is not sent but ends as start failed (a swipe answered long
+    ago: someone else may be at the connector now)."""
+    now = now or timezone.now()
+    order = Order.objects.select_related("connector__charger").get(pk=order.pk)
+    if order.status != OrderStatus.STARTING or order.vendor_status == START_SENT:
+        return order  # moved on, or sent already (a task delivered twice must not start it twice)
+    if start_by is not None and now > start_by:
+        order_fail_start(order=order, code="", message=_(
+            "The start was not sent: it was due by %(by)s, and someone else may be at the connector by now."
+        ) % {"by": timezone.localtime(start_by).strftime("%Y-%m-%d %H:%M:%S")})
+        return order
+    # Claimed by one task only: the flag is set in one statement before the vendor is asked.
+    claimed = Order.objects.filter(pk=order.pk, status=OrderStatus.STARTING).exclude(vendor_status=START_SENT) \
+        .update(vendor_status=START_SENT, updated_at=now)
+    if claimed:
+        _start_send(order, raise_refusal=False)
+    return order
+
+
+def _start_send(order: Order, *, raise_refusal: bool) -> None:
+    connector = order.connector
     command = StartCommand(
         order_no=order.order_no,
         serial=connector.charger.serial,
         connector_number=connector.number,
         kind=connector.charger.kind,
-        strategy=strategy,
-        strategy_param=strategy_param,
-        balance_fen=authorized_amount_fen,
+        strategy=order.strategy,
+        strategy_param=order.strategy_param,
+        balance_fen=order.authorized_amount_fen,
     )
-    if deferred:
-        # The caller's transaction holds the order: the vendor is asked once it commits, and a refusal ends the
-        # order as start failed without reaching the caller (whose work is committed by then).
-        transaction.on_commit(lambda: _start_send(order, command, raise_refusal=False), robust=True)
-        return order
-    _start_send(order, command, raise_refusal=True)
-    return order
-
-
-def _start_send(order: Order, command: StartCommand, *, raise_refusal: bool) -> None:
     try:
-        vendor_adapter_for(order.connector.charger).session_start(command=command)
+        vendor_adapter_for(connector.charger).session_start(command=command)
     except VendorUnavailable:
         return
     except VendorError as exc:

@@ -588,3 +588,58 @@ def test_the_movements_of_a_card_tell_its_whole_story(charger, card):
     card.refresh_from_db()
     assert rows == [("top_up", 1000, 6000), ("session", -1050, 4950), ("session_correction", 210, 5160)]
     assert card.balance_fen == rows[-1][2] == 5000 + sum(amount for _kind, amount, _after in rows)
+
+
+def test_a_short_settlement_settled_again_with_the_same_figures_moves_nothing_and_records_no_second_conflict(
+        charger, card):
+    # Given a correction the card could pay only in part (12.60 due, 10.50 paid, 0.50 taken: 1.60 short)
+    order = settled(charger, card)
+    card_balance_change(card=card, amount_fen=-3900, kind=CardMovementKind.ADJUSTMENT, note="退卡", by_name="ops")
+    order_correct(order=order, energy_wh=12_000, electricity_fee_fen=780, service_fee_fen=480)
+    before = movements(card)
+
+    # When the same figures are settled again, after the card was topped up
+    card_balance_change(card=card, amount_fen=1000, kind=CardMovementKind.TOP_UP, note="充值", by_name="ops")
+    order_correct(order=order, energy_wh=12_000, electricity_fee_fen=780, service_fee_fen=480)
+
+    # Then the top-up is the only movement since, and the one conflict waits for finance
+    assert movements(card) == [*before, ("top_up", 1000, 1000)]
+    assert OrderConflict.objects.filter(order=order, kind=ConflictKind.CARD_SHORT).count() == 1
+
+
+def test_a_top_up_is_taken_even_when_the_balance_is_below_what_live_sessions_hold(charger, card):
+    # Given a live session holding 40.00 yuan of a card whose balance fell to 35.00 (a session it paid short)
+    card_order(charger, card, authorized=4000)
+    card.balance_fen = 3500
+    card.save()
+
+    card_balance_change(card=card, amount_fen=300, kind=CardMovementKind.TOP_UP, note="充值", by_name="ops")
+
+    card.refresh_from_db()
+    assert card.balance_fen == 3800
+
+
+def test_a_deferred_start_past_its_deadline_is_not_sent_and_ends_as_start_failed(charger, card, vendor):
+    from orders.services import order_start_send
+
+    order = order_start(connector=connector(charger), strategy=ChargeStrategy.AMOUNT, strategy_param=500,
+                        authorized_amount_fen=500, card=card, deferred=True, start_by=START)
+
+    order_start_send(order=order, start_by=START, now=START + dt.timedelta(seconds=1))
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.START_FAILED
+    assert vendor.started == []
+    assert card_held_fen(card=card) == 0
+
+
+def test_a_deferred_start_in_time_is_sent_once(charger, card, vendor):
+    from orders.services import order_start_send
+
+    order = order_start(connector=connector(charger), strategy=ChargeStrategy.AMOUNT, strategy_param=500,
+                        authorized_amount_fen=500, card=card, deferred=True, start_by=START + dt.timedelta(minutes=5))
+
+    order_start_send(order=order, start_by=START + dt.timedelta(minutes=5), now=START)
+    order_start_send(order=order, start_by=START + dt.timedelta(minutes=5), now=START)  # a repeated task
+
+    assert [command.order_no for command in vendor.started] == [order.order_no]

@@ -1110,6 +1110,24 @@ def test_a_callback_signed_for_another_app_id_fails_verification(client, wz_ebik
     unsigned_refused(response, order)
 
 
+@pytest.mark.parametrize("unset", ["WANZHUANG_APP_SECRET", "WANZHUANG_APP_ID"])
+def test_nothing_is_signed_for_us_while_our_key_or_app_id_is_not_configured(client, wz_ebike, wz_order, settings,
+                                                                             unset):
+    from urllib.parse import urlencode
+
+    order = wz_order(wz_ebike)
+    # Signed with whatever is configured (an empty key is a key anyone has)
+    fields = signing.signed(start_power(order), app_id=settings.WANZHUANG_APP_ID,
+                            secret=settings.WANZHUANG_APP_SECRET if unset != "WANZHUANG_APP_SECRET" else "",
+                            method=signing.HMAC_SHA256, now=int(time.time()))
+    setattr(settings, unset, "")
+
+    response = client.post(reverse("wanzhuang_callback", kwargs={"name": "start_power"}), urlencode(fields),
+                           content_type="application/x-www-form-urlencoded")
+
+    unsigned_refused(response, order)
+
+
 def test_a_rejected_signature_frees_the_dedupe_key_for_the_true_callback(callback, wz_ebike, wz_order, settings,
                                                                         client):
     from urllib.parse import urlencode

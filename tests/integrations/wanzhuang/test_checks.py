@@ -31,11 +31,22 @@ def test_paths_must_be_known_operations_with_absolute_paths(settings):
 def test_the_energy_unit_the_start_states_and_a_required_signature_need_sensible_values(settings):
     settings.WANZHUANG_ENERGY_UNIT_WH = 0
     settings.WANZHUANG_START_OK_STATES = []
-    settings.WANZHUANG_CALLBACK_SIGNATURE_REQUIRED = True
+    settings.WANZHUANG_APP_ID = "3a7030ea45a08d"
     settings.WANZHUANG_APP_SECRET = ""
     settings.WANZHUANG_BASE_URL = "https://dev-api-open.wanzhuangkj.com"
 
     assert ids(wanzhuang_settings_check(None)) == ["wanzhuang.E005", "wanzhuang.E006", "wanzhuang.E007"]
+
+
+def test_a_configured_wanzhuang_needs_its_app_id_and_key(settings):
+    settings.WANZHUANG_BASE_URL = "https://dev-api-open.wanzhuangkj.com"
+    settings.WANZHUANG_APP_ID = ""
+    settings.WANZHUANG_APP_SECRET = ""
+
+    (error,) = wanzhuang_settings_check(None)
+
+    assert error.id == "wanzhuang.E007"
+    assert "WANZHUANG_APP_ID and WANZHUANG_APP_SECRET" in error.msg
 
 
 def test_a_configured_wanzhuang_whose_callbacks_anyone_may_send_is_a_deploy_error(settings):

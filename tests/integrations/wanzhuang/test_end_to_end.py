@@ -24,7 +24,7 @@ from orders.services import order_settlement_resend, order_stop
 from tariffs.models import VehicleKind
 from tariffs.pricing import PowerTier
 from tariffs.services import tariff_version_publish
-from tests.chargers.factories import ChargerFactory
+from tests.chargers.factories import ChargerFactory, ConnectorFactory
 from tests.helpers import wanzhuang_cloud
 from tests.orders.factories import ChargingCardFactory
 from tests.stations.factories import StationFactory
@@ -306,10 +306,19 @@ def test_the_port_poll_brings_a_quiet_session_up_to_date_and_fails_a_start_the_p
         patch.setattr(requests.Session, "request", lose_the_start)
         lost = start_from_admin_service(moded, number=9)
     assert lost.status == OrderStatus.STARTING
+    # and a session on a port Wanzhuang no longer lists (the device was swapped for a smaller one)
+    ConnectorFactory(charger=moded, number=11)
+    gone = Order.objects.create(order_no="20261202000000000011", station=moded.station, charger=moded,
+                                connector=moded.connectors.get(number=11), status=OrderStatus.STARTING,
+                                started_at=timezone.now())
     settings.WANZHUANG_POLL_AFTER_MINUTES = 0
     Order.objects.update(last_data_at=timezone.now() - dt.timedelta(minutes=1))
 
-    assert tasks.sessions_poll() == 2
+    # The first asked about (the oldest) does not stop the others being asked
+    Order.objects.filter(pk=gone.pk).update(last_data_at=timezone.now() - dt.timedelta(minutes=2))
+    assert tasks.sessions_poll() == 3
+    gone.refresh_from_db()
+    assert (gone.status, gone.vendor_close_code) == (OrderStatus.START_FAILED, "1006")
 
     running.refresh_from_db()
     assert (running.status, running.energy_wh, running.charge_seconds) == (OrderStatus.CHARGING, 100, 1800)

@@ -72,14 +72,33 @@ def demo_fleet() -> list[simulator.SimDevice]:
     ]
 
 
+def _mode_sent(charger) -> dict | None:
+    """The charge mode our last tariff push would have saved on the device (its station's tariff in force), so
+    that the demo's sessions start and bill as an operator's would; None for a tariff it cannot carry."""
+    from django.core.exceptions import ValidationError
+
+    from integrations.wanzhuang.adapter import charge_mode_form, charger_tariff_version
+    from tariffs.renderings import TariffRenderError
+
+    version = charger_tariff_version(charger)
+    if version is None:
+        return None
+    try:
+        return {name: str(value) for name, value in charge_mode_form(charger, version).items()}
+    except (TariffRenderError, ValidationError):
+        return None
+
+
 def database_fleet() -> list[simulator.SimDevice]:
-    """Every Wanzhuang charger we know, as the cloud would know it (its type from the vendor device type)."""
+    """Every Wanzhuang charger we know, as the cloud would know it (its type from the vendor device type), with
+    the charge mode our tariff push would have saved on it."""
     from django.db.models import Count
 
     from chargers.models import Charger, Vendor
 
     fleet = []
-    chargers = Charger.objects.filter(vendor=Vendor.WANZHUANG).annotate(connector_total=Count("connectors"))
+    chargers = (Charger.objects.filter(vendor=Vendor.WANZHUANG).select_related("station")
+                .annotate(connector_total=Count("connectors")))
     for charger in chargers.order_by("serial"):
         try:
             device_type = int(charger.device_type_code)
@@ -94,7 +113,7 @@ def database_fleet() -> list[simulator.SimDevice]:
                 max(1, charger.connector_total),
                 name=charger.name or None,
                 added=True,
-                mode=demo_mode(device_type),
+                mode=_mode_sent(charger),
             )
         )
     return fleet
