@@ -191,7 +191,20 @@ def _templates(today):
         )
     if not ebike.versions.exists():
         tariff_version_publish(template=ebike, now=week_start, note="首版")
-    return {VehicleKind.EV: ev, VehicleKind.EBIKE: ebike}
+    # Wanzhuang's charge modes have no free charging time: its e-bike station has the tiers without it.
+    ebike_wz, _ = TariffTemplate.objects.get_or_create(
+        external_id="DEMO-EBIKE-POWER-WZ",
+        defaults={"name": "电单车功率分档（万桩，无免费时长）", "kind": VehicleKind.EBIKE, "free_charge_seconds": 0},
+    )
+    if not ebike_wz.details.exists():
+        TariffDetail.objects.bulk_create(
+            TariffDetail(template=ebike_wz, position=i, power_upper_w=upper, unit_seconds=3600,
+                         electricity_price_e4=price, service_price_e4=0)
+            for i, (upper, price) in enumerate(EBIKE_TIERS, start=1)
+        )
+    if not ebike_wz.versions.exists():
+        tariff_version_publish(template=ebike_wz, now=week_start, note="首版")
+    return {VehicleKind.EV: ev, VehicleKind.EBIKE: ebike, "GZ-HZ-002": ebike_wz}
 
 
 def _stations(templates):
@@ -205,7 +218,7 @@ def _stations(templates):
                 "service_hours": "00:00-24:00", "service_phone": "400-800-1234",
                 "parking_fee": "充电车辆停车 2 小时内免费" if kind == VehicleKind.EV else "",
                 "guide": "从正门进入后右转，充电区在地面停车场东侧。",
-                "tariff_template": templates[kind],
+                "tariff_template": templates.get(code, templates[kind]),
             },
         )
         for spec in chargers:

@@ -36,6 +36,8 @@ Where the spec is silent or unclear, we assumed (to be confirmed against Wanzhua
 - `max_pay_fee` 0 is sent as is and read by Wanzhuang as "no cap", as in our tariffs;
 - time mode 7 names `chargeType` too; a single level is a fixed price, so "fixed";
 - the prepay levels of energy mode 2 (`payment_value`) are not modelled by our tariffs and are not sent;
+- no mode has a free charging time, so a tariff with one is refused rather than billed differently by the
+  device;
 - mode 11 (car "standard energy mode") is saved through the car-pile page (汽车桩计费模式接口), whose fields
   the public pages do not show: we send the energy mode's (`work_charge` or `work_charge_fourdigit`,
   `start_fee`, `max_pay_fee`), without the 30-yuan bound, which is the e-bike energy modes'.
@@ -245,6 +247,15 @@ def save_mode_fields(tariff: Tariff, *, charge_mode: int) -> dict:
             mode=charge_mode,
         )
     require_rows(tariff)
+    if tariff.free_charge_seconds:
+        raise TariffRenderError(
+            gettext_noop(
+                "Wanzhuang charge modes have no free charging time: this tariff bills the first %(seconds)d s of "
+                "a session as free, which the device would bill. Give stations with Wanzhuang devices a tariff "
+                "without free charging time."
+            ),
+            seconds=tariff.free_charge_seconds,
+        )
     if charge_mode == _CAR_ENERGY:
         return {"charge_mode": charge_mode, "start_fee": tariff.start_fee_fen, "max_pay_fee": tariff.max_pay_fen,
                 "whether_refund": 1 if tariff.refundable else 0, "is_free_charge": 1 if tariff.free_charging else 0,

@@ -333,3 +333,10 @@ def test_the_device_settings_are_sent_as_the_form_takes_them():
         "floating_charge_power": 0, "detect_time": 0, "check_time": 60, "inc_time": 0, "count_mode": 0,
         "display_delay": "5",
     }
+
+
+def test_a_tariff_with_free_charging_time_is_refused_since_no_mode_carries_it():
+    message = render_error(save_mode_fields, ebike_tiers(ONE_TIER, free_charge_seconds=180), charge_mode=2)
+
+    assert "first 180 s" in message
+    assert "without free charging time" in message
