@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from chargers.vendor import VendorError, VendorUnavailable
 from integrations.models import ApiCallLog, CallOutcome
+from integrations.values import MappingError
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,14 @@ class Answer:
 
 class BadResponse(VendorError):
     """The vendor answered with something that is not its protocol (not JSON, wrong shape)."""
+
+
+def answer_read(mapper, *args, vendor: str):
+    """Map a vendor's answer; one we cannot read is the vendor's error (BadResponse), not ours."""
+    try:
+        return mapper(*args)
+    except MappingError as exc:
+        raise BadResponse(f"{vendor} answered something we cannot read: {exc}", vendor=vendor) from exc
 
 
 def redact(params: Mapping | None, names: frozenset[str]) -> dict:

@@ -179,32 +179,28 @@ def _templates(today):
         for interval, price in EV_V2_SERVICE.items():
             ev.details.filter(interval=interval).update(service_price_e4=price)
         tariff_version_publish(template=ev, now=raised, note="峰、尖时段服务费上调至 0.8000 元/度")
-    ebike, _ = TariffTemplate.objects.get_or_create(
-        external_id="DEMO-EBIKE-POWER",
-        defaults={"name": "电单车功率分档", "kind": VehicleKind.EBIKE, "free_charge_seconds": 180},
-    )
-    if not ebike.details.exists():
-        TariffDetail.objects.bulk_create(
-            TariffDetail(template=ebike, position=i, power_upper_w=upper, unit_seconds=3600,
-                         electricity_price_e4=price, service_price_e4=0)
-            for i, (upper, price) in enumerate(EBIKE_TIERS, start=1)
-        )
-    if not ebike.versions.exists():
-        tariff_version_publish(template=ebike, now=week_start, note="首版")
+    ebike = _ebike_template("DEMO-EBIKE-POWER", "电单车功率分档", free_charge_seconds=180, published=week_start)
     # Wanzhuang's charge modes have no free charging time: its e-bike station has the tiers without it.
-    ebike_wz, _ = TariffTemplate.objects.get_or_create(
-        external_id="DEMO-EBIKE-POWER-WZ",
-        defaults={"name": "电单车功率分档（万桩，无免费时长）", "kind": VehicleKind.EBIKE, "free_charge_seconds": 0},
+    ebike_wz = _ebike_template("DEMO-EBIKE-POWER-WZ", "电单车功率分档（万桩，无免费时长）", free_charge_seconds=0,
+                               published=week_start)
+    return {VehicleKind.EV: ev, VehicleKind.EBIKE: ebike, "GZ-HZ-002": ebike_wz}
+
+
+def _ebike_template(external_id, name, *, free_charge_seconds, published):
+    """An e-bike template of the demo's power tiers, published once."""
+    template, _ = TariffTemplate.objects.get_or_create(
+        external_id=external_id,
+        defaults={"name": name, "kind": VehicleKind.EBIKE, "free_charge_seconds": free_charge_seconds},
     )
-    if not ebike_wz.details.exists():
+    if not template.details.exists():
         TariffDetail.objects.bulk_create(
-            TariffDetail(template=ebike_wz, position=i, power_upper_w=upper, unit_seconds=3600,
+            TariffDetail(template=template, position=i, power_upper_w=upper, unit_seconds=3600,
                          electricity_price_e4=price, service_price_e4=0)
             for i, (upper, price) in enumerate(EBIKE_TIERS, start=1)
         )
-    if not ebike_wz.versions.exists():
-        tariff_version_publish(template=ebike_wz, now=week_start, note="首版")
-    return {VehicleKind.EV: ev, VehicleKind.EBIKE: ebike, "GZ-HZ-002": ebike_wz}
+    if not template.versions.exists():
+        tariff_version_publish(template=template, now=published, note="首版")
+    return template
 
 
 def _stations(templates):

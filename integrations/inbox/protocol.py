@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from integrations.models import Verification
+from integrations.models import RejectReason, Verification
+from integrations.values import MappingError
 
 
 class InboundRejected(Exception):
@@ -32,6 +33,20 @@ class InboundRejected(Exception):
         self.charger_serial = charger_serial
         self.order_no = order_no
         self.item = item
+
+
+def malformed(message: str, **about) -> InboundRejected:
+    """A push refused as malformed: `message` names the field at fault."""
+    return InboundRejected(message, reason=RejectReason.MALFORMED, **about)
+
+
+def push_read(function, *args, **kwargs):
+    """Call a counterparty's mapper on a push's field; its MappingError refuses the push as malformed, naming
+    the field."""
+    try:
+        return function(*args, **kwargs)
+    except MappingError as exc:
+        raise malformed(str(exc)) from exc
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from chargers.models import Charger, Connector, Vendor
 from chargers.services import charger_require_station
 from chargers.vendor import ChargerInfo, SessionState, StartCommand, VendorAdapter
-from integrations.http import BadResponse
+from integrations.http import answer_read
 from integrations.values import MappingError
 from stations.models import Station
 from tariffs.selectors import tariff_version_in_force
@@ -114,9 +114,5 @@ class TomdaAdapter(VendorAdapter):
         self.client.station_sync(station_info=station_info(station, version=version))
 
 
-def _read(mapper, data):
-    """Map an answer of Tomda's; one we cannot read is the vendor's error, not ours."""
-    try:
-        return mapper(data)
-    except MappingError as exc:
-        raise BadResponse(f"Tomda answered something we cannot read: {exc}", vendor=Vendor.TOMDA) from exc
+def _read(mapper, *args):
+    return answer_read(mapper, *args, vendor=Vendor.TOMDA)

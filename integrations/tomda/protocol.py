@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from chargers.vendor import ChargerInfo
 from integrations import values
 from integrations.inbox import InboundRejected, Parsed
+from integrations.inbox.protocol import malformed as _malformed
+from integrations.inbox.protocol import push_read as _read
 from integrations.models import RejectReason
-from integrations.values import MappingError
 from orders.services import Progress, Settlement
 
 from . import constants as c
@@ -130,18 +131,6 @@ class FeeQuestion:
 
 
 # --- reading -------------------------------------------------------------------------------------------
-
-
-def _malformed(message: str, **about) -> InboundRejected:
-    return InboundRejected(message, reason=RejectReason.MALFORMED, **about)
-
-
-def _read(function, *args, **kwargs):
-    """Call a mapper; its MappingError becomes a refusal of the push as malformed, naming the field."""
-    try:
-        return function(*args, **kwargs)
-    except MappingError as exc:
-        raise _malformed(str(exc)) from exc
 
 
 def _unreadable_text(value, path: str = "content", *, strings: bool = True) -> str | None:

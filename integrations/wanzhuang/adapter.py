@@ -23,8 +23,7 @@ from chargers.vendor import (
     VendorAdapter,
 )
 from integrations import values
-from integrations.http import BadResponse
-from integrations.values import MappingError
+from integrations.http import BadResponse, answer_read
 from tariffs.renderings import TariffRenderError
 from tariffs.selectors import tariff_version_in_force
 
@@ -279,8 +278,4 @@ def _integer(content: dict, field: str) -> int:
 
 
 def _read(mapper, *args):
-    """Map an answer of Wanzhuang's; one we cannot read is the vendor's error, not ours."""
-    try:
-        return mapper(*args)
-    except MappingError as exc:
-        raise BadResponse(f"Wanzhuang answered something we cannot read: {exc}", vendor=Vendor.WANZHUANG) from exc
+    return answer_read(mapper, *args, vendor=Vendor.WANZHUANG)

@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 
 from integrations import values
 from integrations.inbox import InboundRejected, Parsed
+from integrations.inbox.protocol import malformed as _malformed
+from integrations.inbox.protocol import push_read as _read
 from integrations.models import RejectReason
-from integrations.values import MappingError
 from orders.services import Settlement
 
 from . import constants as c
@@ -103,17 +104,6 @@ class OfflineProfit:
 
 
 # --- reading -------------------------------------------------------------------------------------------
-
-
-def _malformed(message: str) -> InboundRejected:
-    return InboundRejected(message, reason=RejectReason.MALFORMED)
-
-
-def _read(function, *args, **kwargs):
-    try:
-        return function(*args, **kwargs)
-    except MappingError as exc:
-        raise _malformed(str(exc)) from exc
 
 
 def _unreadable(value: str) -> bool:

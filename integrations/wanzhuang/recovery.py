@@ -6,14 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from chargers.vendor import VendorError, VendorNotConfigured, VendorUnavailable
+from chargers.vendor import VendorNotConfigured
 from integrations.inbox import InboundRejected
 from orders.models import Order, OrderStatus
-from orders.services.refresh import UNANSWERED_STOP
+from orders.services import orders_ask
 
 from . import constants as c
 from . import mappers
@@ -61,24 +60,18 @@ def order_recover(*, order: Order, client: WanzhuangClient | None = None) -> boo
 
 
 def orders_recover(*, orders: Sequence[Order]) -> int:
-    """`order_recover` for each order; how many got something. Stops when Wanzhuang does not answer
-    `UNANSWERED_STOP` times in a row or is not configured, as asking the vendor about sessions does."""
-    recovered = unanswered = 0
+    """`order_recover` for each order (`orders_ask`: a refusal is logged and the next asked, an unanswering
+    Wanzhuang stops the run); how many got something."""
     try:
         client = WanzhuangClient.from_settings()
     except VendorNotConfigured:
         return 0
-    for order in orders:
+
+    def ask(order: Order) -> bool:
         try:
-            recovered += order_recover(order=order, client=client)
-            unanswered = 0
-        except VendorUnavailable as exc:
-            unanswered += 1
-            logger.warning("asking Wanzhuang's callback log about order %s: %s", order.order_no, exc)
-            if unanswered >= UNANSWERED_STOP:
-                break
-        except (VendorError, InboundRejected) as exc:
-            logger.warning("asking Wanzhuang's callback log about order %s: %s", order.order_no, exc)
-        except ValidationError as exc:  # its business day is closed: the next order is still asked
-            logger.warning("applying the callback log of order %s failed: %s", order.order_no, exc)
-    return recovered
+            return order_recover(order=order, client=client)
+        except InboundRejected as exc:  # the log's copy names what we do not have
+            logger.warning("the callback log of order %s cannot be applied: %s", order.order_no, exc)
+            return False
+
+    return orders_ask(orders=orders, vendor=c.VENDOR, ask=ask)

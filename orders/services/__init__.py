@@ -8,7 +8,7 @@ from ._shared import STATUS_RANK, order_fail_start
 from .cards import card_balance_change, card_refusal
 from .numbering import BEIJING, order_no_generate
 from .progress import Progress, order_progress_record, orders_progress_record
-from .refresh import order_refresh, order_settlement_resend, order_vendor_history, orders_refresh
+from .refresh import order_refresh, order_settlement_resend, order_vendor_history, orders_ask, orders_refresh
 from .sessions import (
     order_reservation_cancel,
     order_reserve,
@@ -39,6 +39,7 @@ __all__ = [
     "order_start_refusal",
     "order_start_send",
     "order_stop",
+    "orders_ask",
     "orders_progress_record",
     "orders_refresh",
 ]

@@ -1,7 +1,7 @@
 """Asking the vendor where a session stands, for the news that did not come by itself."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -101,17 +101,29 @@ def order_refresh(*, order: Order, close_if_ended: bool = False, now: datetime |
 
 def orders_refresh(*, orders: Sequence[Order], vendor: str, now: datetime | None = None,
                    close_if_ended: bool = False) -> int:
-    """Ask the vendor about each order (`order_refresh`); returns how many answers were applied.
-
-    A vendor that refuses one order is logged and the next is asked; one that does not answer for
-    `UNANSWERED_STOP` orders in a row, or is not configured, stops the run.
-    """
+    """Ask the vendor about each order (`order_refresh`, run by `orders_ask`); returns how many answers were
+    applied."""
     now = now or timezone.now()
-    refreshed = unanswered = 0
+
+    def ask(order: Order) -> bool:
+        order_refresh(order=order, close_if_ended=close_if_ended, now=now)
+        return True
+
+    return orders_ask(orders=orders, vendor=vendor, ask=ask)
+
+
+def orders_ask(*, orders: Sequence[Order], vendor: str, ask: Callable[[Order], bool]) -> int:
+    """`ask(order)` about each order in turn, each asking the vendor; returns how many it brought up to date
+    (answered True).
+
+    A vendor that refuses one order is logged and the next is asked, and so is an answer that cannot be applied
+    (a closed business day); one that does not answer for `UNANSWERED_STOP` orders in a row, or is not
+    configured, stops the run.
+    """
+    done = unanswered = 0
     for order in orders:
         try:
-            order_refresh(order=order, close_if_ended=close_if_ended, now=now)
-            refreshed += 1
+            done += bool(ask(order))
             unanswered = 0
         except VendorNotConfigured:
             logger.warning("vendor %s is not configured; %d orders wait", vendor, len(orders))
@@ -123,13 +135,12 @@ def orders_refresh(*, orders: Sequence[Order], vendor: str, now: datetime | None
                 # Unreachable: every other order would wait out its own timeout too. The next run asks again.
                 logger.warning("vendor %s does not answer; the other orders wait for the next run", vendor)
                 break
-            continue
         except VendorError as exc:
             logger.warning("asking vendor %s about order %s: %s", vendor, order.order_no, exc)
         except ValidationError as exc:  # a closed business day, a charger the vendor cannot describe
             logger.warning("applying vendor %s's answer about order %s: %s", vendor, order.order_no,
                            "; ".join(exc.messages))
-    return refreshed
+    return done
 
 
 def order_vendor_history(*, order: Order) -> list:
