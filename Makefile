@@ -8,6 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TOMDA_SIM_PORT ?= 8601
 WANZHUANG_SIM_PORT ?= 8602
+PARTNER_SIM_PORT ?= 8603
 
 .PHONY: install demo test lint messages clean
 
@@ -36,10 +37,13 @@ demo: export DEMO_HOST = $(HOST)
 demo: export DEMO_PORT = $(PORT)
 demo: export DEMO_SIM_PORT = $(TOMDA_SIM_PORT)
 demo: export DEMO_WZ_SIM_PORT = $(WANZHUANG_SIM_PORT)
+demo: export DEMO_PARTNER_SIM_PORT = $(PARTNER_SIM_PORT)
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py demo_admin
+	$(BIN)/python manage.py partner_access --org MA5DEMO01 --cities 440300 --secret demo-partner-secret \
+		--callback-url http://127.0.0.1:$(PARTNER_SIM_PORT)/callback
 	@echo "Admin: http://$(HOST):$(PORT)/admin/"
 	@exec $(BIN)/python manage.py demo_supervisor
 

@@ -96,7 +96,7 @@ class HttpClient:
     redacted: frozenset[str] = frozenset()
 
     def __init__(self, *, base_url: str, connect_timeout: float = 5.0, read_timeout: float = 15.0, session=None):
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url
         self.timeout = (connect_timeout, read_timeout)
         self.session = session or requests.Session()
 
@@ -114,6 +114,7 @@ class HttpClient:
         data: Mapping | None = None,
         json_body=None,
         files: Mapping | None = None,
+        body: str | None = None,
         headers: Mapping | None = None,
         charger_serial: str = "",
         order_no: str = "",
@@ -121,14 +122,16 @@ class HttpClient:
         """Send one request, log it, and return `parse(response)`.
 
         `files` is requests' multipart body (a field is `(None, text)` or `(filename, content)`); its
-        fields are logged as the form's are, a file by its name.
+        fields are logged as the form's are, a file by its name. `body` is a text sent as it is (UTF-8), for a
+        protocol that writes its own JSON; the caller names its content type in `headers`.
 
         Raises VendorUnavailable when the outcome is unknown (timeout, connection failure, 5xx) and
         VendorError when the vendor answered and refused; an error raised after an answer came
         carries that `Answer` as `response`.
         """
-        url = f"{self.base_url}/{path.lstrip('/')}"
-        logged = {"query": params, "form": data, "json": json_body, "multipart": multipart_fields(files)}
+        # An empty path is the base URL itself, as given (a partner's callback URL may end with a slash).
+        url = f"{self.base_url.rstrip('/')}/{path.lstrip('/')}" if path else self.base_url
+        logged = {"query": params, "form": data, "json": json_body, "multipart": multipart_fields(files), "body": body}
         log = ApiCallLog(
             vendor=self.vendor,
             operation=operation,
@@ -149,7 +152,7 @@ class HttpClient:
                 method,
                 url,
                 params=params,
-                data=data,
+                data=body.encode("utf-8") if body is not None else data,
                 json=json_body,
                 files=files,
                 headers=headers,

@@ -250,3 +250,15 @@ class VendorToken(models.Model):
 
     def __str__(self):
         return f"{self.get_vendor_display()} token"
+
+
+# What every partner interface shares (access, tokens, failed logins, reconciliation answers): models of this app,
+# kept beside the partner code that uses them.
+from integrations.partnerkit.models import (  # noqa: E402, F401
+    AuthFailureReason,
+    PartnerAccess,
+    PartnerAuthFailure,
+    PartnerCheck,
+    PartnerProtocol,
+    PartnerToken,
+)

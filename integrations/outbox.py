@@ -17,7 +17,9 @@ how long it took, the HTTP status and first characters of the answer, and the er
 - it returns: the attempt succeeded. If it returns the answer (anything with an int `status_code` and
   a `text`, such as a `requests.Response`), the row keeps its status and first characters. Returning
   means delivered whatever that status says, so a handler checks the answer and raises on a refusal.
-- it raises: the attempt failed and the exception's text is the error. If the exception carries the
+- it raises `DeliveryDeferred`: not yet (an older delivery about the same thing must reach the receiver first);
+  this was no attempt, and the row waits until the time the exception names.
+- it raises anything else: the attempt failed and the exception's text is the error. If the exception carries the
   answer as `response` (requests' `HTTPError` from `raise_for_status()` does, and so does every error
   `integrations.http.HttpClient` raises after an answer came), the row keeps its status and first
   characters too; a timeout or a connection failure has none.
@@ -66,6 +68,14 @@ OUTBOX_SWEEP_LIMIT = 500
 SEND_TASK = "integrations.tasks.delivery_send"
 ERROR_CHARS = 2000  # an HTML error page as the error text would drown the admin
 RESPONSE_HEAD_CHARS = DeliveryAttempt._meta.get_field("response_head").max_length
+
+class DeliveryDeferred(Exception):  # noqa: N818 (a handler's answer, not an error)
+    """Raised by a handler: this delivery must wait until `until` (another goes first); it was not attempted."""
+
+    def __init__(self, until: datetime, reason: str = ""):
+        super().__init__(reason or f"deferred until {until.isoformat()}")
+        self.until = until
+
 
 # Returns nothing, or the answer it got (see the module's docstring).
 DeliveryHandler = Callable[[OutboundDelivery], object]
@@ -228,6 +238,12 @@ def delivery_attempt(*, delivery_id: int) -> OutboundDelivery | None:
         if handler is None:
             raise LookupError(f"No handler is registered for deliveries of kind {delivery.kind!r}.")
         answer = handler(delivery)
+    except DeliveryDeferred as exc:
+        # No attempt: the claim is given back, and the row is due when the one it waits for has gone.
+        OutboundDelivery.objects.filter(pk=delivery_id, attempts=number, status=DeliveryStatus.PENDING).update(
+            attempts=number - 1, next_attempt_at=max(exc.until, timezone.now()))
+        logger.info("Delivery %s (%s) waits: %s", delivery.key, delivery.kind, exc)
+        return OutboundDelivery.objects.filter(pk=delivery_id).first()
     except Exception as exc:
         error = _error_text(exc)
         answer = getattr(exc, "response", None)
@@ -259,6 +275,7 @@ def _delivery_record(*, delivery_id: int, attempt: DeliveryAttempt) -> OutboundD
                 delivery.status = DeliveryStatus.DELIVERED
                 delivery.delivered_at = now
                 delivery.save(update_fields=["status", "delivered_at"])
+            _wake_next(delivery, now=now)
             return delivery
         if delivery.status != DeliveryStatus.PENDING or delivery.attempts != attempt.number:
             # Someone retried it meanwhile and another attempt owns the row now; its result counts.
@@ -271,10 +288,25 @@ def _delivery_record(*, delivery_id: int, attempt: DeliveryAttempt) -> OutboundD
             logger.error(
                 "Delivery %s (%s) given up after %d attempts: %s", delivery.key, delivery.kind, attempt.number, error
             )
+            _wake_next(delivery, now=now)
         else:
             delivery.next_attempt_at = next_attempt_at
         delivery.save(update_fields=["status", "next_attempt_at", "last_error"])
     return delivery
+
+
+def _wake_next(delivery: OutboundDelivery, *, now: datetime) -> None:
+    """The next waiting delivery of the same kind and order is due now: one that waited behind this one (a handler's
+    `DeliveryDeferred`) goes as soon as this one has gone, not a sweep later."""
+    if not delivery.order_no:
+        return
+    following = (OutboundDelivery.objects.filter(kind=delivery.kind, order_no=delivery.order_no,
+                                                 status=DeliveryStatus.PENDING, id__gt=delivery.pk)
+                 .order_by("id").first())
+    if following is not None and following.next_attempt_at > now:
+        following.next_attempt_at = now
+        following.save(update_fields=["next_attempt_at"])
+        _send_later(following.pk)
 
 
 def deliveries_sweep(*, now: datetime | None = None, limit: int = OUTBOX_SWEEP_LIMIT) -> int:

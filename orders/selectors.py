@@ -22,7 +22,8 @@ session without any, its average power).
         return None
     tariff: Tariff = order.tariff_version.tariff
     if samples is None:
-        samples = (order.samples.filter(left_out="").order_by("device_time", "id")
+        # Not through `order.samples`: the related manager would read each row's order_id back, one query a row.
+        samples = (OrderSample.objects.filter(order_id=order.pk, left_out="").order_by("device_time", "id")
                    .only("device_time", "energy_wh", "power_w"))
     samples = list(samples)
     if not tariff.by_energy:

@@ -9,3 +9,5 @@ from django.dispatch import Signal
 order_started = Signal()
 order_progressed = Signal()
 order_settled = Signal()
+# A start the vendor refused or that was never sent: the order ended as start failed.
+order_start_failed = Signal()

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chargers.models import OfflineRevenueReading
+from integrations.models import AuthFailureReason, PartnerAuthFailure, PartnerCheck, PartnerToken
 from orders.models import CardMovement, CardMovementKind, ChargingCard
 from tests.chargers.factories import ChargerEventFactory, ChargerFactory, ConnectorFactory
 from tests.integrations.factories import ApiCallLogFactory, InboundMessageFactory, OutboundDeliveryFactory
@@ -45,6 +46,19 @@ def _card_movement():
     return CardMovement.objects.create(card=card, kind=CardMovementKind.TOP_UP, amount_fen=100, balance_after_fen=100,
                                        note="开卡", at=timezone.now())
 
+def _partner_token():
+    return PartnerToken.objects.create(partner=PartnerFactory(), token_hash="0" * 64, expires_at=timezone.now())
+
+
+def _partner_auth_failure():
+    return PartnerAuthFailure.objects.create(interface="getToken", reason=AuthFailureReason.WRONG_SECRET, org="X")
+
+
+def _partner_check():
+    now = timezone.now()
+    return PartnerCheck.objects.create(partner=PartnerFactory(), check_no="CK0001", window_start=now, window_end=now,
+                                       order_count=0, energy_wh=0, amount_fen=0)
+
 PAGES = ("changelist", "add", "change", "delete", "history")
 
 # One existing object per registered model, made by the factories.
@@ -70,6 +84,9 @@ FACTORIES = {
     "integrations.apicalllog": ApiCallLogFactory,
     "integrations.inboundmessage": InboundMessageFactory,
     "integrations.outbounddelivery": OutboundDeliveryFactory,
+    "integrations.partnertoken": _partner_token,
+    "integrations.partnerauthfailure": _partner_auth_failure,
+    "integrations.partnercheck": _partner_check,
 }
 
 ALL = (200, 200, 200, 200, 200)
@@ -108,6 +125,9 @@ EXPECTED = {
         "integrations.apicalllog": VIEW,
         "integrations.inboundmessage": VIEW,
         "integrations.outbounddelivery": VIEW,
+        "integrations.partnertoken": VIEW,
+        "integrations.partnerauthfailure": VIEW,
+        "integrations.partnercheck": VIEW,
     },
     "operator": {
         "tariffs.tarifftemplate": ALL,
@@ -132,6 +152,9 @@ EXPECTED = {
         "integrations.apicalllog": VIEW,
         "integrations.inboundmessage": VIEW,
         "integrations.outbounddelivery": VIEW,
+        "integrations.partnertoken": NONE,
+        "integrations.partnerauthfailure": NONE,
+        "integrations.partnercheck": NONE,
     },
     "finance": {
         "tariffs.tarifftemplate": NONE,
@@ -155,6 +178,9 @@ EXPECTED = {
         "integrations.apicalllog": NONE,
         "integrations.inboundmessage": NONE,
         "integrations.outbounddelivery": NONE,
+        "integrations.partnertoken": NONE,
+        "integrations.partnerauthfailure": NONE,
+        "integrations.partnercheck": NONE,
     },
 }
 

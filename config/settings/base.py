@@ -29,6 +29,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # The OpenAPI schema of every endpoint (/api/schema/) and its Swagger UI (/api/docs/), whose assets
+    # the sidecar app serves from our own static files: the docs page loads nothing from another host.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "tariffs",
     "stations",
@@ -38,6 +42,7 @@ INSTALLED_APPS = [
     # The counterparties: one line enables one (integrations/README.md).
     "integrations.tomda.apps.TomdaConfig",
     "integrations.wanzhuang.apps.WanzhuangConfig",
+    "integrations.partner.apps.PartnerConfig",
 ]
 
 MIDDLEWARE = [
@@ -130,12 +135,56 @@ STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # export out only to a user with the permission.
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 
+# Messages live in the server-side session, never in a cookie: one of them shows a partner's new secret, once.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     # Our rules' and the vendors' refusals answered in the operator's words (backoffice/api.py).
     "EXCEPTION_HANDLER": "backoffice.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI document at /api/schema/ and its Swagger UI at /api/docs/, both public: they describe
+# what partners and vendors already have in their documents, and hold no secret.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Charging back office API",
+    "DESCRIPTION": (
+        "The HTTP interfaces the charging back office serves: the partner platform's interface "
+        "(`/api/partner/v1/<name>`) and the endpoints vendor clouds push to (`/integrations/...`). "
+        "Each speaks its counterparty's protocol and envelope, described with each operation."
+    ),
+    "VERSION": "1.0.0",
+    # The schema's own endpoints are not part of the API they describe.
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI would otherwise show a badge fetched from validator.swagger.io, posting our schema's URL there.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "TAGS": [
+        {"name": "partner", "description": "The 2017 pile-operator interface we serve to partner platforms."},
+        {"name": "vendor push", "description": "What vendor clouds push to us: stored first, then answered "
+                                              "in the vendor's own envelope."},
+    ],
+    # The partner interface's choice sets under names of their own (the stub's and the gun's status share one
+    # set, which drf-spectacular would otherwise name twice, with a warning).
+    "ENUM_NAME_OVERRIDES": {
+        f"Partner{name}Enum": f"integrations.partner.schema.{choices}_CHOICES"
+        for name, choices in [("StubStatus", "STUB_STATUS"), ("OrderStatus", "ORDER_STATUS"),
+                              ("StubGroupType", "STUB_GROUP_TYPE"), ("StubType", "STUB_TYPE"),
+                              ("ChargeType", "CHARGE_TYPE"), ("ParkingStatus", "PARKING_STATUS"),
+                              ("ExistsGun", "EXISTS_GUN")]
+    },
+    # The vendor receivers are plain Django views (their bodies are the inbox's to store as they came):
+    # integrations.openapi adds them to the schema after the enums are named.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integrations.openapi.vendor_push_paths",
+    ],
 }
 
 LOGGING = {
@@ -222,3 +271,33 @@ WANZHUANG_DEFAULT_TOTAL_FEE_FEN = env.int("WANZHUANG_DEFAULT_TOTAL_FEE_FEN", def
 # finish callback has not come this long after its last news.
 WANZHUANG_POLL_AFTER_MINUTES = env.int("WANZHUANG_POLL_AFTER_MINUTES", default=5)
 WANZHUANG_FINISH_OVERDUE_MINUTES = env.int("WANZHUANG_FINISH_OVERDUE_MINUTES", default=30)
+
+# The partner interface we serve (the 2017 pile-operator interface at /api/partner/v1/). Partners, their secrets,
+# callback URLs and stations are set in the admin; these are the rules every partner gets.
+PARTNER_TOKEN_SECONDS = env.int("PARTNER_TOKEN_SECONDS", default=7200)
+# chargeStart's `time` (the partner's clock) may be this far from ours, either way.
+PARTNER_START_TIME_WINDOW_SECONDS = env.int("PARTNER_START_TIME_WINDOW_SECONDS", default=300)
+# The longest window checkChargeOrders answers.
+PARTNER_CHECK_MAX_DAYS = env.int("PARTNER_CHECK_MAX_DAYS", default=31)
+# A progress callback at most this often per order.
+PARTNER_CALLBACK_PROGRESS_SECONDS = env.int("PARTNER_CALLBACK_PROGRESS_SECONDS", default=300)
+PARTNER_CALLBACK_CONNECT_TIMEOUT = env.float("PARTNER_CALLBACK_CONNECT_TIMEOUT", default=5.0)
+PARTNER_CALLBACK_READ_TIMEOUT = env.float("PARTNER_CALLBACK_READ_TIMEOUT", default=10.0)
+# Final callbacks the outbox gave up on are sent again once a day for orders of this many days.
+PARTNER_FINAL_CALLBACK_REDRIVE_DAYS = env.int("PARTNER_FINAL_CALLBACK_REDRIVE_DAYS", default=30)
+# How long refused attempts to authenticate are kept in the failure log.
+PARTNER_AUTH_FAILURE_KEEP_DAYS = env.int("PARTNER_AUTH_FAILURE_KEEP_DAYS", default=90)
+# Calls per partner and interface (<count>/<s|m|h|d>), with ample headroom over the spec's rates (a partner with a
+# thousand stations polling each every 15 minutes makes 67 syncStubInfo calls a minute); getToken and refused attempts
+# to authenticate (authFailures) count per address.
+PARTNER_RATES = {
+    "getToken": "30/m",
+    "authFailures": "30/m",
+    "syncStubGroupInfo": "120/h",
+    "syncStubInfo": "600/m",
+    "getOrderInfo": "1200/m",
+    "checkChargeOrders": "48/d",
+    "chargeStart": "300/m",
+    "chargeStop": "300/m",
+    **env.json("PARTNER_RATES", default={}),
+}

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from orders.days import BEIJING
 from orders.models import BusinessDay, Order, OrderStatus
+from orders.signals import order_start_failed
 
 # How far a session has come; news never moves an order to a lower rank.
 STATUS_RANK = {
@@ -67,3 +68,4 @@ def order_fail_start(*, order: Order, code: str, message: str) -> None:
         order.close_reason_text = message[:255]
         order.ended_at = None
         order.save(update_fields=["status", "vendor_close_code", "close_reason_text", "ended_at", "updated_at"])
+        order_start_failed.send(sender=Order, order=order)

@@ -38,6 +38,8 @@ def _order_new(
     driver_id: str,
     now: datetime,
     card=None,
+    partner=None,
+    partner_order_no: str = "",
 ) -> Order:
     charger = connector.charger
     station = charger.station
@@ -57,14 +59,21 @@ def _order_new(
                 authorized_amount_fen=authorized_amount_fen,
                 driver_id=driver_id,
                 card=card,
+                partner=partner,
+                partner_order_no=partner_order_no,
                 tariff_version=version,
                 started_at=now if status == OrderStatus.STARTING else None,
             )
     except IntegrityError as exc:
+        if partner is not None and Order.objects.filter(partner=partner, partner_order_no=partner_order_no).exists():
+            raise ValidationError(
+                _("Partner %(partner)s's order %(number)s has a session already.")
+                % {"partner": partner, "number": partner_order_no}, code="partner_order_exists",
+            ) from exc
         active = Order.objects.filter(connector=connector, status__in=ACTIVE_STATUSES).first()
         if active is None:
             raise
-        raise ValidationError(_busy(connector, active)) from exc
+        raise ValidationError(_busy(connector, active), code="busy") from exc
 
 
 def _busy(connector: Connector, active: Order) -> str:
@@ -98,6 +107,8 @@ def order_start(
     authorized_amount_fen: int | None = None,
     driver_id: str = "",
     card=None,
+    partner=None,
+    partner_order_no: str = "",
     deferred: bool = False,
     start_by: datetime | None = None,
     now: datetime | None = None,
@@ -106,7 +117,9 @@ def order_start(
 
     `authorized_amount_fen` is the most the driver may spend, exactly; None is no limit. A session paid by a
     charging `card` is authorised against its balance when the order is created (None: all it can pay, up to the
-    tariff's maximum payment), and the card pays it when it is settled. A strategy the charger's vendor does
+    tariff's maximum payment), and the card pays it when it is settled. A session a `partner` asked for carries
+    its `partner_order_no`, unique per partner: a second start with the same number is refused by the database
+    (`ValidationError`), however close together the two arrive. A strategy the charger's vendor does
     not offer for its kind of charger is refused before anything is created. `deferred` is for a caller inside a
     transaction of its own (the inbox worker): the order is written in it, and a task asks the vendor once it
     commits, by `start_by` (`order_start_send`).
@@ -139,9 +152,9 @@ def order_start(
                 strategy_param = authorized_amount_fen
         # A booked order of this connector becomes the session, as the vendor expects.
         booked = Order.objects.select_for_update().filter(connector=connector, status=OrderStatus.BOOKED).first()
-        if booked is not None and card is not None:
+        if booked is not None and (card is not None or partner is not None):
             raise ValidationError(
-                _("Connector %(connector)s is booked by order %(order)s: a card cannot start there.")
+                _("Connector %(connector)s is booked by order %(order)s: only that booking can start there.")
                 % {"connector": connector, "order": booked.order_no}
             )
         if booked is not None:
@@ -169,6 +182,8 @@ def order_start(
                 driver_id=driver_id,
                 now=now,
                 card=card,
+                partner=partner,
+                partner_order_no=partner_order_no,
             )
         order_started.send(sender=Order, order=order)
     if deferred:

@@ -14,14 +14,20 @@ ENABLED = counterparties()
 
 
 def test_the_counterparties_are_enabled_by_their_apps():
-    assert [config.counterparty for config in ENABLED] == ["tomda", "wanzhuang"]
+    assert [config.counterparty for config in ENABLED] == ["tomda", "wanzhuang", "partner"]
 
 
 @pytest.mark.parametrize("config", ENABLED, ids=lambda config: config.counterparty)
-def test_each_counterparty_provides_an_adapter_or_an_inbox_with_its_processor(config: CounterpartyConfig):
+def test_each_counterparty_provides_an_adapter_an_inbox_or_the_deliveries_of_an_api_we_serve(
+        config: CounterpartyConfig):
+    from integrations.outbox import delivery_handler_get
+
     assert config.counterparty in Counterparty.values
-    adapter, protocol = config.adapter(), config.inbox()
-    assert adapter is not None or protocol is not None
+    adapter, protocol, handlers = config.adapter(), config.inbox(), config.delivery_handlers()
+    assert adapter is not None or protocol is not None or handlers
+    for kind, handler in handlers.items():
+        # Registered under its kind, where the outbox looks for it
+        assert delivery_handler_get(kind) is handler
     if adapter is not None:
         # Registered under its code, where the domain looks for it
         assert isinstance(registry.get(config.counterparty), VendorAdapter)
@@ -57,6 +63,13 @@ def test_each_counterparty_schedules_are_among_all_schedules_under_its_own_names
     assert len(names) == len(set(names))
     for task in config.schedules():
         assert task.name.startswith(f"{config.counterparty}_") and task.name in names
+
+
+def test_the_partner_interface_is_served_where_partners_call_it():
+    from integrations.partner.urls import INTERFACES
+
+    for view in INTERFACES:
+        assert resolve(f"/api/partner/v1/{view.interface}").func.view_class is view
 
 
 def test_a_counterparty_that_names_no_known_counterparty_is_refused_at_start_up():

@@ -24,6 +24,8 @@ EXPECTED = {
     "wanzhuang_devices_sync": ("integrations.wanzhuang.tasks.devices_sync", 60),
     # Daily, at STATEMENTS_BUILD_AT: no interval.
     "statements_build": ("orders.tasks.statements_build_previous_day", None),
+    "partner_access_prune": ("integrations.partner.tasks.access_prune", 60),
+    "partner_final_callbacks_redrive": ("integrations.partner.tasks.final_callbacks_redrive", 1440),
 }
 
 

@@ -1,0 +1,563 @@
+"""The vendor push endpoints in the OpenAPI schema: a drf-spectacular postprocessing hook.
+
+Tomda's push (`/integrations/tomda/push`) and Wanzhuang's callbacks (`/integrations/wanzhuang/callback/{name}`)
+are plain Django views, not DRF's (the body is the inbox's to store and verify as it came), so drf-spectacular
+does not see them. `vendor_push_paths` adds them, with their request bodies as the vendors' documents and our
+parsers read them (`integrations/tomda/protocol.py`, `integrations/wanzhuang/protocol.py`) and their replies in
+each vendor's envelope. The reply examples are made by the protocols themselves, in Chinese as the receivers
+answer, so they cannot drift from what is sent. A counterparty that is not enabled has no path.
+
+Enabled by SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"], after drf-spectacular's enum hook.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import urlencode
+
+from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.utils import translation
+
+logger = logging.getLogger(__name__)
+
+TAG = "vendor push"
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+WALL_TIME = '"yyyy-MM-dd HH:mm:ss", Beijing time'
+WALL_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+# A path placeholder no URL of ours holds, to read the callback URL's pattern back from `reverse`.
+_PLACEHOLDER = "openapi-path-parameter"
+
+
+def vendor_push_paths(result, generator, request, public):
+    """Add the vendor push paths, their components and their tag to the generated schema `result`."""
+    urlconf = getattr(generator, "urlconf", None)
+    paths = result.setdefault("paths", {})
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for build in (_tomda, _wanzhuang):
+        found = build(urlconf)
+        if found is None:
+            continue
+        path, item, components = found
+        paths[path] = item
+        schemas.update(components)
+    result["components"]["schemas"] = dict(sorted(schemas.items()))
+    tags = result.setdefault("tags", [])
+    if not any(tag.get("name") == TAG for tag in tags):
+        tags.append({"name": TAG, "description": "What vendor clouds push to us."})
+    return result
+
+
+def _path(urlconf, url_name: str, *parameters: str) -> str | None:
+    """The schema path of URL `url_name`, its `parameters` as {name}; None when it is not served."""
+    try:
+        url = reverse(url_name, urlconf=urlconf, kwargs={key: f"{_PLACEHOLDER}-{key}" for key in parameters})
+    except NoReverseMatch:
+        return None
+    prefix = get_script_prefix()
+    path = "/" + url[len(prefix):] if url.startswith(prefix) else url
+    for key in parameters:
+        path = path.replace(f"{_PLACEHOLDER}-{key}", "{" + key + "}")
+    return path
+
+
+# --- small schema builders -----------------------------------------------------------------------------
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _string(description: str, **more) -> dict:
+    return {"type": "string", "description": description, **more}
+
+
+def _integer(description: str, **more) -> dict:
+    return {"type": "integer", "description": description, **more}
+
+
+def _object(description: str, properties: dict, required: tuple[str, ...] = ()) -> dict:
+    schema = {"type": "object", "description": description, "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _examples(*named: tuple[str, str, dict | None]) -> dict:
+    """OpenAPI examples from (key, summary, value); a value the protocol could not make is left out."""
+    return {key.replace(" ", "_"): {"summary": summary, "value": value}
+            for key, summary, value in named if value is not None}
+
+
+def _json_response(description: str, schema: str, examples: dict) -> dict:
+    content = {"schema": _ref(schema)}
+    if examples:
+        content["examples"] = examples
+    return {"description": description, "content": {JSON: content}}
+
+
+def _refusal_reply(inbox, read) -> dict | None:
+    """The reply `inbox` gives a push that `read()` refuses; None should the protocol come to accept it."""
+    from integrations.inbox import InboundRejected
+
+    try:
+        read()
+    except InboundRejected as refusal:
+        return inbox.reply_refused(refusal)[0]
+    logger.warning("an OpenAPI refusal example of %s was accepted by its protocol", inbox.vendor)
+    return None
+
+
+def _translated(msgid: str, **params) -> str:
+    """The receiver's text `msgid` in the active language (the caller overrides it to Chinese)."""
+    return translation.gettext(msgid) % params
+
+
+# The receiver's texts for the refusals it makes before the protocol reads the push (receiver.py).
+SENDER_REFUSED = "Pushes from %(address)s are not accepted; the allowed senders are set in %(setting)s."
+TOO_LARGE = "The body of %(size)s bytes is larger than we accept; nothing of it was kept."
+VERIFICATION_FAILED = "The push failed verification."
+
+
+# --- Tomda ---------------------------------------------------------------------------------------------
+
+
+TOMDA_CODES = (
+    ("200", "Success: the push is stored (or was already), or the question is answered in `data`."),
+    ("1401", "The push cannot be read (not JSON or a form, an unknown type, a field missing or out of range); "
+             "errorDesc names the field."),
+    ("1400", "QUERY_CHARGER_ELEC_FEE: the charger's station has no tariff we can send."),
+    ("2001", "The sender's address is not in TOMDA_PUSH_ALLOWED_IPS (HTTP 403)."),
+    ("2002", "Verification failed, a value we refuse, or a push we could not store (HTTP 503) or question we "
+             "could not answer now: send it again."),
+    ("2003", "Unknown charger (serialNum)."),
+    ("2010", "Unknown connector (connectorId) on that charger."),
+    ("2013", "Unknown order (clientOrderId)."),
+)
+
+TOMDA_DESCRIPTION = """\
+Every Tomda push type comes to this one URL (spec §5): a JSON body `{type, time, content}` (§5.2.2), or the
+same three as form fields with `content` as JSON text (as deployed clouds send them).
+
+Each push is stored before it is answered and applied later by the inbox worker; the same push again (same
+type and content) is answered success and changes nothing. The two questions, QUERY_ORDER_BALANCE_INFO and
+QUERY_CHARGER_ELEC_FEE, are answered at once in `data`. A WORK_DATA push of several readings may be taken in
+part: the answer is then success with the refused readings in `data.refused`, each with its own code.
+
+When TOMDA_PUSH_VERIFIER is `token`, the push carries our verification token in the `X-Tomda-Token` header.
+TOMDA_PUSH_ALLOWED_IPS limits who may push. Any method but POST is answered 405 in the same envelope.
+
+Units are Tomda's: energy 0.001 kWh (Wh), money fen, voltage 0.1 V, current 0.1 A, power W.
+"""
+
+
+def _tomda_components() -> dict:
+    from integrations.tomda import mappers
+    from integrations.tomda.protocol import READERS
+
+    def push(types: list[str], content: str, description: str) -> dict:
+        return _object(description, {
+            "type": _string("The push type.", enum=types),
+            "time": _string(f"When Tomda sent it, {WALL_TIME}.", pattern=WALL_TIME_PATTERN),
+            "content": _ref(content),
+        }, ("type", "content"))
+
+    reading = _object("One connector's reading.", {
+        "connectorId": _integer("Connector number; 0 or left out on a single-connector charger."),
+        "clientOrderId": _string("Our order number."),
+        "deviceTime": _string(f"When the charger measured it, {WALL_TIME}."),
+        "chargerRunStatus": _string("Order status, appendix 3.", enum=list(mappers.ORDER_STATUS)),
+        "chargeTime": _integer("Charging time so far, minutes."),
+        "chargeVoltage": _integer("Voltage, 0.1 V."),
+        "chargeCurrent": _integer("Current, 0.1 A."),
+        "chargePower": _integer("Power, W."),
+        "chargeEnergy": _integer("Energy so far, 0.001 kWh (Wh)."),
+        "chargeCost": _integer("Cost so far, fen; 0 when the charger does not bill."),
+        "soc": _integer("State of charge, %; -1 or left out when unknown."),
+    }, ("clientOrderId", "chargerRunStatus", "chargeEnergy"))
+    event = _object("One event.", {
+        "eventCode": _string("Event code, appendix 5 (a code containing _FAULT_ is a fault)."),
+        "eventName": _string("Event name."),
+        "deviceTime": _string(f"When it happened, {WALL_TIME}."),
+        "eventStatus": _string("Event state; HAPPENING when left out.", enum=list(mappers.EVENT_STATE)),
+    }, ("eventCode", "deviceTime"))
+    charger = _object("The charger, as §4.3.1 describes it.", {
+        "serialNum": _string("Charger serial number."),
+        "chargerStatus": _string("Charger status, appendix 2.", enum=list(mappers.DEVICE_STATUS)),
+        "lost": _integer("0 online, anything else offline."),
+        "chargerDeviceType": _string("Tomda's device type (TOMDA_EV7K_T3, ...)."),
+        "chargerDeviceName": _string("Device type name."),
+        "deviceModel": _string("Model."),
+        "hardwareVersion": _string("Hardware version."),
+        "firmwareVersion": _string("Firmware version."),
+        "commuType": _string("Communication type."),
+        "connectorCount": _integer("Number of connectors, when connectorInfo is left out."),
+        "connectorInfo": {"type": "array", "description": "Each connector with its status.", "items": _object(
+            "One connector.", {
+                "connectorId": _integer("Connector number."),
+                "connectorStatus": _string("Connector status, appendix 2; the charger's when left out.",
+                                           enum=list(mappers.DEVICE_STATUS)),
+            }, ("connectorId",))},
+    }, ("serialNum",))
+    components = {
+        "TomdaWorkDataContent": _object("WORK_DATA (§5.5.1): a charger's readings during a session, every minute.", {
+            "serialNum": _string("Charger serial number."),
+            "deviceTime": _string(f"When the charger reported, {WALL_TIME}; a reading's own deviceTime wins."),
+            "workDataInfo": {"type": "array", "minItems": 1, "items": reading, "description": "One per connector."},
+        }, ("serialNum", "workDataInfo")),
+        "TomdaEventContent": _object("EVENT_DATA or EVENT_INFO (§5.5.2): alarms and faults.", {
+            "serialNum": _string("Serial number of the device the events are about."),
+            "eventSource": _string("Where: CHARGER (default), CHARGER_PLUG or SERVER.",
+                                   enum=list(mappers.EVENT_SOURCE)),
+            "connectorId": _integer("Connector number, for CHARGER_PLUG events."),
+            "eventCount": _integer("Number of events."),
+            "eventInfo": {"type": "array", "minItems": 1, "items": event,
+                          "description": "The events (`eventinfo` is read too)."},
+        }, ("serialNum", "eventInfo")),
+        "TomdaOrderDataContent": _object("ORDER_DATA (§5.5.3): a session ended and may be settled.", {
+            "serialNum": _string("Charger serial number."),
+            "connectorId": _integer("Connector number; 0 or left out on a single-connector charger."),
+            "clientOrderId": _string("Our order number."),
+            "chargeStartTime": _string(f"Start, {WALL_TIME}.", pattern=WALL_TIME_PATTERN),
+            "chargeEndTime": _string(f"End, {WALL_TIME}.", pattern=WALL_TIME_PATTERN),
+            "chargeEnergy": _integer("Energy, 0.001 kWh (Wh)."),
+            "chargeTime": _integer("Charging time, seconds."),
+            "chargeCost": _integer("The charger's bill, fen; 0 when it does not bill."),
+            "orderStatus": _string("Order status, appendix 3."),
+            "closeType": _string("Why it closed, appendix 7 (" + ", ".join(mappers.CLOSE_TYPES)
+                                 + "); another value is kept as an unknown reason."),
+        }, ("serialNum", "clientOrderId", "chargeStartTime", "chargeEndTime", "chargeEnergy")),
+        "TomdaDeviceInfoContent": _object("DEVICE_INFO (§5.5.4): a charger's latest description and status.", {
+            "deviceType": _string("Device kind; only CHARGER is taken.", enum=["CHARGER"]),
+            "deviceInfo": charger,
+        }, ("deviceInfo",)),
+        "TomdaBalanceQueryContent": _object(
+            "QUERY_ORDER_BALANCE_INFO (§5.5.5), a question: the balance of the order's driver, answered in "
+            "`data.balance` (fen).", {"clientOrderId": _string("Our order number.")}, ("clientOrderId",)),
+        "TomdaFeeQueryContent": _object(
+            "QUERY_CHARGER_ELEC_FEE (§5.5.6), a question: the charger's tariff, answered in "
+            "`data.elecFeeModelInfo` (§4.3.2).", {"serialNum": _string("Charger serial number.")}, ("serialNum",)),
+        "TomdaFeeResultContent": _object("PUSH_ELEC_FEE_RESULT (§5.5.7): whether a tariff we sent was set.", {
+            "serialNum": _string("Charger serial number."),
+            "clientElecFeeModelId": _string("Our fee template id."),
+            "pushResult": _integer("1 set, 0 failed.", enum=[0, 1]),
+        }, ("serialNum", "clientElecFeeModelId", "pushResult")),
+    }
+    kinds = {
+        "TomdaWorkDataPush": (["WORK_DATA"], "TomdaWorkDataContent"),
+        "TomdaEventPush": (["EVENT_DATA", "EVENT_INFO"], "TomdaEventContent"),
+        "TomdaOrderDataPush": (["ORDER_DATA"], "TomdaOrderDataContent"),
+        "TomdaDeviceInfoPush": (["DEVICE_INFO"], "TomdaDeviceInfoContent"),
+        "TomdaBalanceQuery": (["QUERY_ORDER_BALANCE_INFO"], "TomdaBalanceQueryContent"),
+        "TomdaFeeQuery": (["QUERY_CHARGER_ELEC_FEE"], "TomdaFeeQueryContent"),
+        "TomdaFeeResultPush": (["PUSH_ELEC_FEE_RESULT"], "TomdaFeeResultContent"),
+    }
+    mapping = {}
+    for name, (types, content) in kinds.items():
+        components[name] = push(types, content, components[content]["description"])
+        mapping.update({kind: f"#/components/schemas/{name}" for kind in types})
+    missing = set(READERS) - set(mapping)
+    if missing:  # a push type the protocol reads and this module does not describe yet
+        logger.warning("the OpenAPI schema does not describe the Tomda push types %s", sorted(missing))
+    components["TomdaPush"] = {
+        "description": "A Tomda push: `content` is the type's.",
+        "oneOf": [_ref(name) for name in kinds],
+        "discriminator": {"propertyName": "type", "mapping": mapping},
+    }
+    components["TomdaPushForm"] = _object("The same push as form fields.", {
+        "type": _string("The push type.", enum=list(READERS)),
+        "time": _string(f"When Tomda sent it, {WALL_TIME}."),
+        "content": _string("The push's content object as JSON text."),
+    }, ("type", "content"))
+    components["TomdaReply"] = _object(
+        "Our answer, in Tomda's envelope (§5.2.3). HTTP 200 for every answer but those noted.\n\n"
+        + "| errorCode | meaning |\n|---|---|\n" + "\n".join(f"| {code} | {text} |" for code, text in TOMDA_CODES),
+        {
+            "errorCode": _string("200 success; any other, a refusal.", enum=[code for code, _text in TOMDA_CODES]),
+            "errorDesc": _string("What was refused, in Chinese, naming the field; or a note on a success."),
+            "data": {"type": "object", "nullable": True, "additionalProperties": True,
+                     "description": "null, or a question's answer: `{balance}` (fen) for QUERY_ORDER_BALANCE_INFO, "
+                                    "`{elecFeeModelInfo}` for QUERY_CHARGER_ELEC_FEE; `{refused: [...]}` when some "
+                                    "readings of a WORK_DATA were refused."},
+        },
+        ("errorCode",),
+    )
+    return components
+
+
+ORDER_NO = "20261103093015000042"
+TOMDA_REQUESTS = {
+    "WORK_DATA": {"type": "WORK_DATA", "time": "2026-11-03 09:31:00", "content": {
+        "serialNum": "1012300001", "deviceTime": "2026-11-03 09:31:00",
+        "workDataInfo": [{
+            "connectorId": 1, "clientOrderId": ORDER_NO, "deviceTime": "2026-11-03 09:31:00",
+            "chargerRunStatus": "CHARGE", "chargeTime": 1, "chargeVoltage": 3804, "chargeCurrent": 1523,
+            "chargePower": 57935, "chargeEnergy": 966, "chargeCost": 0, "soc": 41,
+        }],
+    }},
+    "EVENT_DATA": {"type": "EVENT_DATA", "time": "2026-11-03 09:40:12", "content": {
+        "serialNum": "1012300002", "eventSource": "CHARGER_PLUG", "connectorId": 2, "eventCount": 1,
+        "eventInfo": [{"eventCode": "TOMDA_EBIKE_FAULT_ES", "eventName": "急停", "deviceTime": "2026-11-03 09:40:10",
+                       "eventStatus": "HAPPENING"}],
+    }},
+    "ORDER_DATA": {"type": "ORDER_DATA", "time": "2026-11-03 10:12:08", "content": {
+        "serialNum": "1012300001", "connectorId": 1, "clientOrderId": ORDER_NO,
+        "chargeStartTime": "2026-11-03 09:30:20", "chargeEndTime": "2026-11-03 10:12:05", "chargeEnergy": 22317,
+        "chargeTime": 2505, "chargeCost": 0, "orderStatus": "FINISH", "closeType": "EBIKE_REMOTE",
+    }},
+    "DEVICE_INFO": {"type": "DEVICE_INFO", "time": "2026-11-03 08:00:00", "content": {
+        "deviceType": "CHARGER", "deviceInfo": {
+            "serialNum": "1012300001", "chargerStatus": "FREE", "lost": 0, "chargerDeviceType": "TOMDA_EV7K_T3",
+            "firmwareVersion": "V2.1.7", "connectorInfo": [{"connectorId": 1, "connectorStatus": "FREE"}],
+        },
+    }},
+    "QUERY_ORDER_BALANCE_INFO": {"type": "QUERY_ORDER_BALANCE_INFO", "time": "2026-11-03 09:31:02",
+                                 "content": {"clientOrderId": ORDER_NO}},
+    "QUERY_CHARGER_ELEC_FEE": {"type": "QUERY_CHARGER_ELEC_FEE", "time": "2026-11-03 08:00:05",
+                               "content": {"serialNum": "1012300001"}},
+    "PUSH_ELEC_FEE_RESULT": {"type": "PUSH_ELEC_FEE_RESULT", "time": "2026-11-03 08:02:00", "content": {
+        "serialNum": "1012300001", "clientElecFeeModelId": "TPL-0007", "pushResult": 1}},
+}
+TOMDA_FORM_REQUEST = {
+    "type": "ORDER_DATA", "time": "2026-11-03 10:12:08",
+    "content": ('{"serialNum":"1012300001","connectorId":1,"clientOrderId":"20261103093015000042",'
+                '"chargeStartTime":"2026-11-03 09:30:20","chargeEndTime":"2026-11-03 10:12:05",'
+                '"chargeEnergy":22317,"chargeTime":2505,"chargeCost":0,"closeType":"EBIKE_REMOTE"}'),
+}
+
+
+def _tomda(urlconf):
+    path = _path(urlconf, "tomda_push")
+    if path is None:
+        return None
+    # A counterparty's modules are imported only when it is served.
+    from integrations.inbox import InboundRejected
+    from integrations.models import RejectReason
+    from integrations.tomda.inbox import TomdaInbox
+    from integrations.tomda.protocol import push_parse
+
+    inbox = TomdaInbox()
+    with translation.override("zh-hans"):
+        def refused(reason, message):
+            return inbox.reply_refused(InboundRejected(message, reason=reason))[0]
+
+        unknown_type = json.dumps({"type": "HEARTBEAT", "time": "2026-11-03 09:31:00", "content": {}}).encode()
+        no_serial = json.dumps({**TOMDA_REQUESTS["WORK_DATA"], "content": {"workDataInfo": []}}).encode()
+        ok_examples = _examples(
+            ("stored", "News stored", inbox.reply_ok()),
+            ("balance", "QUERY_ORDER_BALANCE_INFO answered (fen)", inbox.reply_ok({"balance": 5000})),
+            ("duplicate", "The same push again", inbox.reply_duplicate(original_id=81234)),
+            ("unknown type", "A push type we do not know", _refusal_reply(
+                inbox, lambda: push_parse(body=unknown_type, content_type=JSON))),
+            ("field missing", "A field missing", _refusal_reply(
+                inbox, lambda: push_parse(body=no_serial, content_type=JSON))),
+            ("verification failed", "X-Tomda-Token wrong or missing",
+             refused(RejectReason.VERIFICATION, _translated(VERIFICATION_FAILED))),
+        )
+        sender = refused(RejectReason.SENDER, _translated(SENDER_REFUSED, address="198.51.100.23",
+                                                          setting=TomdaInbox.allowed_ips_setting))
+        too_large = refused(RejectReason.MALFORMED, _translated(TOO_LARGE, size="12582912"))
+        unstored = inbox.reply_unstored()[0]
+    operation = {
+        "operationId": "tomda_push",
+        "summary": "Receive a Tomda push (every push type)",
+        "description": TOMDA_DESCRIPTION,
+        "tags": [TAG],
+        "parameters": [{
+            "name": "X-Tomda-Token", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "Our verification token, checked when TOMDA_PUSH_VERIFIER is `token` (never taken "
+                           "from the query string).",
+        }],
+        "requestBody": {"required": True, "content": {
+            JSON: {"schema": _ref("TomdaPush"), "examples": _examples(
+                *((kind, kind, body) for kind, body in TOMDA_REQUESTS.items()))},
+            FORM: {"schema": _ref("TomdaPushForm"), "examples": _examples(
+                ("ORDER_DATA", "ORDER_DATA as form fields", TOMDA_FORM_REQUEST))},
+        }},
+        "responses": {
+            "200": _json_response("Stored, answered or refused: errorCode says which.", "TomdaReply", ok_examples),
+            "403": _json_response("The sender is not in TOMDA_PUSH_ALLOWED_IPS (errorCode 2001).", "TomdaReply",
+                                  _examples(("sender", "Sender not allowed", sender))),
+            "413": _json_response("The body is larger than we accept (errorCode 1401); nothing was kept.",
+                                  "TomdaReply", _examples(("too large", "Body too large", too_large))),
+            "503": _json_response("We could not store the push (errorCode 2002): send it again.", "TomdaReply",
+                                  _examples(("unstored", "Not stored", unstored))),
+        },
+    }
+    return path, {"post": operation}, _tomda_components()
+
+
+# --- Wanzhuang -----------------------------------------------------------------------------------------
+
+
+WANZHUANG_CODES = (
+    (1, "Success: the callback is stored (or was already)."),
+    (0, "Refused as it stands (a card that cannot pay, a port in use), or not stored (HTTP 503): message says "
+        "why; the device shows it."),
+    (1001, "The signature is missing or wrong, or the sender is not in WANZHUANG_CALLBACK_ALLOWED_IPS (HTTP 403)."),
+    (1002, "A field cannot be read (missing, not a number, out of range) or the callback name is unknown; message "
+           "names the field."),
+    (1003, "Unknown device (device_num)."),
+    (1006, "The charge_id is not one of our orders."),
+)
+
+WANZHUANG_DESCRIPTION = """\
+Wanzhuang calls each callback back at a URL of its own: `{name}` is `start_power` (the port began charging, or
+did not: `state`), `finish_order` (the session's final figures), `icc_pay_req` (an online card swiped on a
+port) or `offline_profit` (the device's running totals of coin and offline-card revenue). The body is a form:
+urlencoded for the first three, multipart for offline_profit (either is read for any of them); every field is
+text.
+
+Every callback carries `app_id`, `timestamp` (Unix seconds) and `sign`, checked as our calls to Wanzhuang are
+signed; an unsigned callback is refused unless WANZHUANG_CALLBACK_SIGNATURE_REQUIRED is off.
+WANZHUANG_CALLBACK_ALLOWED_IPS limits who may call back. Each callback is stored before it is answered and
+applied later; the same callback again is answered success and changes nothing. Amounts are fen, `eq_used`
+is Wh (WANZHUANG_ENERGY_UNIT_WH), and `charge_id` is our order number without its century (18 digits).
+Any method but POST is answered 405 in the same envelope.
+"""
+
+SIGNED = {
+    "app_id": _string("Our merchant app id (WANZHUANG_APP_ID)."),
+    "timestamp": _integer("When Wanzhuang signed it, Unix seconds."),
+    "sign": _string("The signature over the other non-empty fields, 64 hex digits."),
+}
+DEVICE = {
+    "device_num": _string("Device number."),
+    "device_port": _integer("Port number, from 1.", minimum=1, maximum=255),
+}
+CHARGE_ID = _string("Our order number without its century: 1 to 18 digits.", pattern=r"^\d{1,18}$")
+
+
+def _wanzhuang_components(kinds: list[str]) -> dict:
+    def form(description: str, properties: dict, required: tuple[str, ...]) -> dict:
+        return _object(description, {**properties, **SIGNED}, required)
+
+    money = "fen"
+    components = {
+        "WanzhuangStartPower": form("start_power: the port began charging, or did not.", {
+            **DEVICE, "charge_id": CHARGE_ID,
+            "state": _integer("1 started (WANZHUANG_START_OK_STATES); any other value is the code of a failed start."),
+        }, ("device_num", "device_port", "charge_id", "state")),
+        "WanzhuangFinishOrder": form("finish_order: the session's final figures; settles the order.", {
+            **DEVICE, "charge_id": CHARGE_ID,
+            "stop_reason": _integer("Why it stopped, 0-50 (2 charging complete, 4 unplugged, 12 stopped by the "
+                                    "server, ...).", minimum=0, maximum=999),
+            "start_time": _integer("Start, Unix seconds."),
+            "end_time": _integer("End, Unix seconds."),
+            "time_used": _integer("Charging time, seconds."),
+            "eq_used": _integer("Energy, Wh (times WANZHUANG_ENERGY_UNIT_WH)."),
+            "pay_amount": _integer(f"Prepaid amount (total_fee), {money}."),
+            "pay_used": _integer(f"What the session cost, {money}."),
+            "refund_amount": _integer(f"Refunded, {money}."),
+        }, ("device_num", "device_port", "charge_id", "stop_reason", "start_time", "end_time", "pay_used")),
+        "WanzhuangCardSwipe": form("icc_pay_req: an online card swiped on a port asks to start a session.", {
+            **DEVICE,
+            "icc_id": _string("Card number (one of our charging cards)."),
+            "pay_amount": _integer(f"Amount asked, {money}; 0 for what the card's balance allows."),
+        }, ("device_num", "device_port", "icc_id")),
+        "WanzhuangOfflineProfit": form("offline_profit: the device's running totals (they may fall after a reset).", {
+            "device_num": _string("Device number."),
+            "coin": _integer(f"Total coin revenue, {money}."),
+            "card": _integer(f"Total offline-card revenue, {money}."),
+            "time": _integer("The device's time of the totals, Unix seconds."),
+        }, ("device_num", "coin", "card", "time")),
+    }
+    known = {"start_power": "WanzhuangStartPower", "finish_order": "WanzhuangFinishOrder",
+             "icc_pay_req": "WanzhuangCardSwipe", "offline_profit": "WanzhuangOfflineProfit"}
+    missing = set(kinds) - set(known)
+    if missing:
+        logger.warning("the OpenAPI schema does not describe the Wanzhuang callbacks %s", sorted(missing))
+    components["WanzhuangCallback"] = {
+        "description": "The fields of the callback the path names.",
+        "anyOf": [_ref(known[kind]) for kind in kinds if kind in known],
+    }
+    components["WanzhuangReply"] = _object(
+        "Our answer, in Wanzhuang's envelope `{code, message, data}`. HTTP 200 for every answer but those noted.\n\n"
+        + "| code | meaning |\n|---|---|\n" + "\n".join(f"| {code} | {text} |" for code, text in WANZHUANG_CODES),
+        {
+            "code": _integer("1 success; any other, a refusal.", enum=[code for code, _text in WANZHUANG_CODES]),
+            "message": _string('"success", or what was refused, in Chinese, naming the field.'),
+            "data": {"type": "object", "additionalProperties": True, "description": "Always an object, empty."},
+        },
+        ("code", "message", "data"),
+    )
+    return components
+
+
+SIGNATURE = {"app_id": "3a7030ea45a08d", "sign": "9f2c6b0e4d1a7c3e5b8f0a2d4c6e8b1a3f5d7c9e0b2a4c6d8e1f3a5c7b9d0e2f"}
+# Form fields travel as text; the examples hold them as the schemas type them.
+WANZHUANG_REQUESTS = {
+    "start_power": {"device_num": "19285526", "device_port": 2, "charge_id": "261103093015000042", "state": 1,
+                    "timestamp": 1793669421, **SIGNATURE},
+    "finish_order": {"device_num": "19285526", "device_port": 2, "charge_id": "261103093015000042",
+                     "stop_reason": 2, "start_time": 1793669420, "end_time": 1793681725, "time_used": 12305,
+                     "eq_used": 1320, "pay_amount": 300, "pay_used": 96, "refund_amount": 204,
+                     "timestamp": 1793681727, **SIGNATURE},
+    "icc_pay_req": {"device_num": "19285526", "device_port": 3, "icc_id": "8800123456", "pay_amount": 500,
+                    "timestamp": 1793670000, **SIGNATURE},
+    "offline_profit": {"device_num": "19285526", "coin": 12000, "card": 8300, "time": 1793690000,
+                       "timestamp": 1793690002, **SIGNATURE},
+}
+
+
+def _wanzhuang(urlconf):
+    path = _path(urlconf, "wanzhuang_callback", "name")
+    if path is None:
+        return None
+    from integrations.inbox import InboundRejected
+    from integrations.inbox.references import named
+    from integrations.models import RejectReason
+    from integrations.wanzhuang.inbox import WanzhuangInbox
+    from integrations.wanzhuang.protocol import READERS, callback_parse
+    from orders.services.cards import card_refusal
+
+    kinds = list(READERS)
+    inbox = WanzhuangInbox()
+    with translation.override("zh-hans"):
+        def refused(reason, message):
+            return inbox.reply_refused(InboundRejected(message, reason=reason))[0]
+
+        bad_port = urlencode({**WANZHUANG_REQUESTS["finish_order"], "device_port": "A"}).encode()
+        ok_examples = _examples(
+            ("stored", "Stored", inbox.reply_ok()),
+            ("duplicate", "The same callback again", inbox.reply_duplicate(original_id=91234)),
+            ("field unreadable", "A field that cannot be read", _refusal_reply(
+                inbox, lambda: callback_parse(kind="finish_order", body=bad_port, content_type=FORM))),
+            ("card cannot pay", "icc_pay_req of a card that is not ours", refused(
+                RejectReason.INVALID, named("icc_id", card_refusal(card=None, number="8800123456", amount_fen=500)))),
+            ("signature", "Signature missing or wrong", refused(RejectReason.VERIFICATION,
+                                                                _translated(VERIFICATION_FAILED))),
+        )
+        sender = refused(RejectReason.SENDER, _translated(SENDER_REFUSED, address="198.51.100.23",
+                                                          setting=WanzhuangInbox.allowed_ips_setting))
+        too_large = refused(RejectReason.MALFORMED, _translated(TOO_LARGE, size="12582912"))
+        unstored = inbox.reply_unstored()[0]
+    form_examples = _examples(*((kind, kind, WANZHUANG_REQUESTS[kind]) for kind in kinds
+                                if kind in WANZHUANG_REQUESTS and kind != "offline_profit"))
+    multipart_examples = _examples(("offline_profit", "offline_profit", WANZHUANG_REQUESTS.get("offline_profit")))
+    operation = {
+        "operationId": "wanzhuang_callback",
+        "summary": "Receive a Wanzhuang callback",
+        "description": WANZHUANG_DESCRIPTION,
+        "tags": [TAG],
+        "parameters": [{
+            "name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": kinds},
+            "description": "The callback; any other name is stored and refused (code 1002).",
+        }],
+        "requestBody": {"required": True, "content": {
+            FORM: {"schema": _ref("WanzhuangCallback"), "examples": form_examples},
+            MULTIPART: {"schema": _ref("WanzhuangCallback"), "examples": multipart_examples},
+        }},
+        "responses": {
+            "200": _json_response("Stored or refused: code says which.", "WanzhuangReply", ok_examples),
+            "403": _json_response("The sender is not in WANZHUANG_CALLBACK_ALLOWED_IPS (code 1001).", "WanzhuangReply",
+                                  _examples(("sender", "Sender not allowed", sender))),
+            "413": _json_response("The body is larger than we accept (code 1002); nothing was kept.",
+                                  "WanzhuangReply", _examples(("too large", "Body too large", too_large))),
+            "503": _json_response("We could not store the callback (code 0): send it again.", "WanzhuangReply",
+                                  _examples(("unstored", "Not stored", unstored))),
+        },
+    }
+    return path, {"post": operation}, _wanzhuang_components(kinds)
