@@ -88,6 +88,8 @@ class CounterpartyConfig(AppConfig):
 
     # JSON fields of its answers masked where the outbox keeps them (a token it echoes, a key).
     redacted_fields: ClassVar[frozenset[str]] = frozenset()
+    # Delivery kinds whose deliveries about one order reach the receiver in the order they were written.
+    in_order_kinds: ClassVar[frozenset[str]] = frozenset()
 
     def prefix(self) -> str:
         return self.url_prefix or self.counterparty
@@ -113,7 +115,8 @@ class CounterpartyConfig(AppConfig):
         if source is not None:
             statement_sources.register(source)
         for kind, handler in self.delivery_handlers().items():
-            delivery_handler_register(kind, handler, redacted=self.redacted_fields)
+            delivery_handler_register(kind, handler, redacted=self.redacted_fields,
+                                      in_order=kind in self.in_order_kinds)
         for check in self.startup_checks():
             checks.register(check.func, *check.tags, deploy=check.deploy)
 

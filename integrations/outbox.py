@@ -17,9 +17,7 @@ how long it took, the HTTP status and first characters of the answer, and the er
 - it returns: the attempt succeeded. If it returns the answer (anything with an int `status_code` and
   a `text`, such as a `requests.Response`), the row keeps its status and first characters. Returning
   means delivered whatever that status says, so a handler checks the answer and raises on a refusal.
-- it raises `DeliveryDeferred`: not yet (an older delivery about the same thing must reach the receiver first);
-  this was no attempt, and the row waits until the time the exception names.
-- it raises anything else: the attempt failed and the exception's text is the error. If the exception carries the
+- it raises: the attempt failed and the exception's text is the error. If the exception carries the
   answer as `response` (requests' `HTTPError` from `raise_for_status()` does, and so does every error
   `integrations.http.HttpClient` raises after an answer came), the row keeps its status and first
   characters too; a timeout or a connection failure has none.
@@ -69,19 +67,13 @@ SEND_TASK = "integrations.tasks.delivery_send"
 ERROR_CHARS = 2000  # an HTML error page as the error text would drown the admin
 RESPONSE_HEAD_CHARS = DeliveryAttempt._meta.get_field("response_head").max_length
 
-class DeliveryDeferred(Exception):  # noqa: N818 (a handler's answer, not an error)
-    """Raised by a handler: this delivery must wait until `until` (another goes first); it was not attempted."""
-
-    def __init__(self, until: datetime, reason: str = ""):
-        super().__init__(reason or f"deferred until {until.isoformat()}")
-        self.until = until
-
-
 # Returns nothing, or the answer it got (see the module's docstring).
 DeliveryHandler = Callable[[OutboundDelivery], object]
 _handlers: dict[str, DeliveryHandler] = {}
 # Per kind, the JSON field names whose values an answer kept with an attempt has masked (a token, a key).
 _redacted: dict[str, frozenset[str]] = {}
+# Kinds whose deliveries about one order reach the receiver in the order they were written.
+_in_order: set[str] = set()
 
 
 def _setting(name: str):
@@ -91,24 +83,33 @@ def _setting(name: str):
 # --- the handler registry -----------------------------------------------------------------------------
 
 
-def delivery_handler_register(kind: str, handler: DeliveryHandler, *, redacted: frozenset[str] = frozenset()) -> None:
+def delivery_handler_register(kind: str, handler: DeliveryHandler, *, redacted: frozenset[str] = frozenset(),
+                              in_order: bool = False) -> None:
     """Make `handler(delivery)` the sender of deliveries of `kind` (`CounterpartyConfig.ready` calls it).
 
     The handler sends the delivery and returns, the answer it got if it likes; any exception it
     raises is a failed attempt whose text becomes `last_error` (the module's docstring says what the
     attempt's row keeps). `redacted` names the JSON fields of an answer whose values are masked in the
-    attempt's row, as the client's call log masks them. Registering a kind again replaces its handler.
+    attempt's row, as the client's call log masks them. With `in_order`, the deliveries of one order
+    (`order_no`) are sent in the order they were written: one waits, untried, while an older one of its
+    order waits (not behind one given up on), and is due the moment that one is delivered or given up.
+    Registering a kind again replaces its handler.
     """
     if not kind:
         raise ValueError("A delivery handler needs a kind.")
     _handlers[kind] = handler
     _redacted[kind] = frozenset(redacted)
+    if in_order:
+        _in_order.add(kind)
+    else:
+        _in_order.discard(kind)
 
 
 def delivery_handler_unregister(kind: str) -> None:
     """Forget the handler of `kind` (for tests and for a package that is switched off)."""
     _handlers.pop(kind, None)
     _redacted.pop(kind, None)
+    _in_order.discard(kind)
 
 
 def delivery_handler_get(kind: str) -> DeliveryHandler | None:
@@ -226,6 +227,13 @@ def delivery_attempt(*, delivery_id: int) -> OutboundDelivery | None:
         )
         if delivery is None:
             return OutboundDelivery.objects.filter(pk=delivery_id).first()
+        older = _older_waiting(delivery)
+        if older is not None:
+            # Not an attempt: it goes after the one before it (which makes it due once it has gone).
+            delivery.next_attempt_at = max(older.next_attempt_at, claimed_at) + timedelta(seconds=1)
+            delivery.save(update_fields=["next_attempt_at"])
+            logger.info("Delivery %s (%s) waits for %s", delivery.key, delivery.kind, older.key)
+            return delivery
         delivery.attempts += 1
         delivery.next_attempt_at = claimed_at + _setting("OUTBOX_LEASE")
         delivery.save(update_fields=["attempts", "next_attempt_at"])
@@ -238,12 +246,6 @@ def delivery_attempt(*, delivery_id: int) -> OutboundDelivery | None:
         if handler is None:
             raise LookupError(f"No handler is registered for deliveries of kind {delivery.kind!r}.")
         answer = handler(delivery)
-    except DeliveryDeferred as exc:
-        # No attempt: the claim is given back, and the row is due when the one it waits for has gone.
-        OutboundDelivery.objects.filter(pk=delivery_id, attempts=number, status=DeliveryStatus.PENDING).update(
-            attempts=number - 1, next_attempt_at=max(exc.until, timezone.now()))
-        logger.info("Delivery %s (%s) waits: %s", delivery.key, delivery.kind, exc)
-        return OutboundDelivery.objects.filter(pk=delivery_id).first()
     except Exception as exc:
         error = _error_text(exc)
         answer = getattr(exc, "response", None)
@@ -295,10 +297,19 @@ def _delivery_record(*, delivery_id: int, attempt: DeliveryAttempt) -> OutboundD
     return delivery
 
 
+def _older_waiting(delivery: OutboundDelivery) -> OutboundDelivery | None:
+    """For a kind sent in order, an older delivery of the same order still waiting: it goes first."""
+    if delivery.kind not in _in_order or not delivery.order_no:
+        return None
+    return (OutboundDelivery.objects.filter(kind=delivery.kind, order_no=delivery.order_no,
+                                            status=DeliveryStatus.PENDING, id__lt=delivery.pk)
+            .order_by("id").only("key", "next_attempt_at").first())
+
+
 def _wake_next(delivery: OutboundDelivery, *, now: datetime) -> None:
-    """The next waiting delivery of the same kind and order is due now: one that waited behind this one (a handler's
-    `DeliveryDeferred`) goes as soon as this one has gone, not a sweep later."""
-    if not delivery.order_no:
+    """For a kind sent in order, the next waiting delivery of the same order is due now: it goes as soon as this one
+    has gone, not a sweep later."""
+    if delivery.kind not in _in_order or not delivery.order_no:
         return
     following = (OutboundDelivery.objects.filter(kind=delivery.kind, order_no=delivery.order_no,
                                                  status=DeliveryStatus.PENDING, id__gt=delivery.pk)

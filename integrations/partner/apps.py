@@ -18,6 +18,8 @@ class PartnerConfig(CounterpartyConfig):
     counterparty = "partner"
     # A partner's answer to a callback echoes nothing secret; the token and secret never leave in a callback.
     redacted_fields = frozenset({"token", "secret"})
+    # A partner never reads an order's older figures after its newer ones.
+    in_order_kinds = frozenset({"partner_callback"})
 
     def statement_source(self):
         from .statement import PartnerStatement2017

@@ -14,14 +14,13 @@ a failed attempt, retried by the outbox until its horizon, then kept as a dead l
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 
 from chargers.vendor import VendorError, VendorUnavailable
 from integrations.http import BadResponse, HttpClient
-from integrations.models import Counterparty, DeliveryStatus, OutboundDelivery, PartnerAccess
-from integrations.outbox import DeliveryDeferred
+from integrations.models import Counterparty, OutboundDelivery, PartnerAccess
 from orders.models import Order
 
 from .payloads import order_detail
@@ -76,20 +75,9 @@ class CallbackClient(HttpClient):
         return response  # the outbox keeps its status and first characters with the attempt
 
 
-def _waits_for(delivery: OutboundDelivery) -> OutboundDelivery | None:
-    """An older callback of the same order still waiting to be delivered: it goes first."""
-    return (OutboundDelivery.objects.filter(kind=KIND, order_no=delivery.order_no, status=DeliveryStatus.PENDING,
-                                            id__lt=delivery.id)
-            .order_by("id").only("key", "next_attempt_at").first())
-
-
 def callback_send(delivery: OutboundDelivery):
-    """The outbox's handler: POST the callback to its partner's callback URL as it is now. An order's callbacks reach
-    the partner in the order they were written: one waits while an older one of its order is still waiting (not
-    behind one given up on), so that the partner never reads older figures after newer ones."""
-    older = _waits_for(delivery)
-    if older is not None:
-        raise DeliveryDeferred(older.next_attempt_at + timedelta(seconds=1), f"after {older.key}")
+    """The outbox's handler: POST the callback to its partner's callback URL as it is now. (The outbox sends an
+    order's callbacks in the order written: `CounterpartyConfig.in_order_kinds`.)"""
     access = PartnerAccess.objects.select_related("partner").filter(
         partner_id=delivery.payload.get("partner_id")).first()
     if access is None or not access.callback_url:

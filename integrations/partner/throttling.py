@@ -43,11 +43,14 @@ class PartnerThrottle(SimpleRateThrottle):
         return f"partner-throttle:{view.interface}:{who}"
 
 
-def throttled_refusal(view, wait: float | None) -> Refusal:
-    rate = settings.PARTNER_RATES.get(view.interface, "")
+def _throttled(name: str, rate: str, wait: int) -> Refusal:
     count, _, period = rate.partition("/")
-    return Refusal(Code.THROTTLED, name=view.interface, count=count, period=PERIOD_WORDS.get(period[:1], period),
-                   wait=max(int(wait or 0) + 1, 1))
+    return Refusal(Code.THROTTLED, name=name, count=count, period=PERIOD_WORDS.get(period[:1], period),
+                   wait=max(wait, 1))
+
+
+def throttled_refusal(view, wait: float | None) -> Refusal:
+    return _throttled(view.interface, settings.PARTNER_RATES.get(view.interface, ""), int(wait or 0) + 1)
 
 
 class AuthFailureBudget:
@@ -82,6 +85,4 @@ class AuthFailureBudget:
                 cache.set(key, 1, timeout=left + 1)
 
     def refusal(self, wait: int) -> Refusal:
-        _, _, period = settings.PARTNER_RATES[self.name].partition("/")
-        return Refusal(Code.THROTTLED, name="认证失败", count=self.limit, period=PERIOD_WORDS.get(period[:1], period),
-                       wait=max(wait, 1))
+        return _throttled("认证失败", settings.PARTNER_RATES[self.name], wait)

@@ -51,16 +51,19 @@ def partner_charger(*, partner: Partner, serial: str) -> Charger | None:
     return found[0] if len(found) == 1 else None
 
 
+def _partners_orders(partner: Partner):
+    # With what an order's detail states (its station, charger and gun; its tariff, for the price so far).
+    return Order.objects.select_related("station", "charger", "connector", "tariff_version").filter(partner=partner)
+
+
 def partner_order(*, partner: Partner, order_no: str) -> Order | None:
     """`partner`'s order `order_no`; None for an unknown one and for another partner's, alike."""
-    return (Order.objects.select_related("station", "charger", "connector", "tariff_version")
-            .filter(partner=partner, order_no=order_no).first())
+    return _partners_orders(partner).filter(order_no=order_no).first()
 
 
 def partner_order_started(*, partner: Partner, out_order_no: str) -> Order | None:
     """The order `partner` started under its own number `out_order_no`; None if it started none."""
-    return (Order.objects.select_related("station", "charger", "connector", "tariff_version")
-            .filter(partner=partner, partner_order_no=out_order_no).first())
+    return _partners_orders(partner).filter(partner_order_no=out_order_no).first()
 
 
 def _same_or_conflict(order: Order, *, connector: Connector, driver_id: str) -> Order:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from integrations.models import DeliveryStatus, OutboundDelivery, PartnerCheck
@@ -26,20 +26,12 @@ from integrations.outbox import delivery_retry
 from orders.days import business_day_bounds
 from orders.models import TERMINAL_STATUSES, Order
 from orders.reconciliation.sources import CounterpartyRecord, StatementSource
+from tariffs.units import format_fen, format_wh
 
 from .callbacks import END, newest_finals, order_callback_end
-from .models import PartnerAccess
 
 BATCH = 2000
 REPAIR_BY = "daily close"
-
-
-def _yuan_text(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-def _kwh_text(wh: int) -> str:
-    return f"{wh // 1000}.{wh % 1000:03d}"
 
 
 class PartnerStatementSource(StatementSource):
@@ -49,21 +41,17 @@ class PartnerStatementSource(StatementSource):
 
     protocol: str = ""
     callback_kind: str = ""
-    read: Callable[[dict], dict]
+    read: Callable[[str], dict]
     status_of: Callable[[Order], str]
 
     def orders(self, orders: QuerySet[Order]) -> QuerySet[Order]:
-        return orders.filter(partner__access__protocol=self.protocol)
+        # Each with whether its partner takes callbacks, read with it.
+        return orders.filter(partner__access__protocol=self.protocol).annotate(takes_callbacks=ExpressionWrapper(
+            ~Q(partner__access__callback_url=""), output_field=BooleanField()))
 
     def expects(self, order: Order) -> bool:
         # A final callback is owed once the order has ended, to a partner that takes callbacks.
-        return order.status in TERMINAL_STATUSES and bool(self._callback_urls().get(order.partner_id))
-
-    def _callback_urls(self) -> dict[int, str]:
-        if not hasattr(self, "_urls"):
-            self._urls = dict(PartnerAccess.objects.filter(protocol=self.protocol).values_list("partner_id",
-                                                                                              "callback_url"))
-        return self._urls
+        return order.status in TERMINAL_STATUSES and order.takes_callbacks
 
     def our_figures(self, order: Order) -> dict:
         return {"energy_wh": order.energy_wh, "amount_fen": order.total_fee_fen, "status": self.status_of(order)}
@@ -73,14 +61,13 @@ class PartnerStatementSource(StatementSource):
                                                payload__event=END)
 
     def records(self, *, day: date, orders: QuerySet[Order]) -> Iterator[CounterpartyRecord]:
-        self.__dict__.pop("_urls", None)  # read the partners' addresses afresh for each statement
         for delivery in newest_finals(kind=self.callback_kind, order_nos=orders.values("order_no")):
             if delivery.status == DeliveryStatus.DELIVERED:
                 yield CounterpartyRecord(order_no=delivery.order_no, reference=delivery.key,
                                          **self.read(delivery.payload["body"]))
 
     def repair(self, *, day: date, orders: QuerySet[Order]) -> int:
-        ended = orders.filter(status__in=TERMINAL_STATUSES, partner__access__callback_url__gt="")
+        ended = orders.filter(status__in=TERMINAL_STATUSES, takes_callbacks=True)
         newest_sent = (OutboundDelivery.objects.filter(kind=self.callback_kind, payload__event=END,
                                                        order_no=OuterRef("order_no"))
                        .order_by("-created_at").values("created_at")[:1])
@@ -118,16 +105,16 @@ class PartnerStatementSource(StatementSource):
             if check is None:
                 answered, agrees = "", ""
             else:
-                answered = f"{check.check_no}: {check.order_count} / {_kwh_text(check.energy_wh)} / " \
-                           f"{_yuan_text(check.amount_fen)}"
+                answered = f"{check.check_no}: {check.order_count} / {format_wh(check.energy_wh)} / " \
+                           f"{format_fen(check.amount_fen)}"
                 same = (check.order_count, check.energy_wh, check.amount_fen) == (
                     group["count"], group["energy"] or 0, group["total"] or 0)
                 agrees = _("yes") if same else _("no: the orders changed after the answer")
             figures = [group["count"], group["energy"] or 0, group["electricity"] or 0, group["service"] or 0,
                        group["total"] or 0, acknowledged.get(group["partner_id"], 0)]
             totals = [a + b for a, b in zip(totals, figures, strict=True)]
-            rows.append([group["partner__org_code"], group["partner__name"], figures[0], _kwh_text(figures[1]),
-                         _yuan_text(figures[2]), _yuan_text(figures[3]), _yuan_text(figures[4]), figures[5],
+            rows.append([group["partner__org_code"], group["partner__name"], figures[0], format_wh(figures[1]),
+                         format_fen(figures[2]), format_fen(figures[3]), format_fen(figures[4]), figures[5],
                          answered, agrees])
         if not rows:
             return {}
@@ -138,6 +125,6 @@ class PartnerStatementSource(StatementSource):
                         _("Final callbacks acknowledged"), _("Reconciliation answer for the day"),
                         _("Agrees with our orders")],
             "rows": rows,
-            "totals": ["", "", totals[0], _kwh_text(totals[1]), _yuan_text(totals[2]), _yuan_text(totals[3]),
-                       _yuan_text(totals[4]), totals[5], "", ""],
+            "totals": ["", "", totals[0], format_wh(totals[1]), format_fen(totals[2]), format_fen(totals[3]),
+                       format_fen(totals[4]), totals[5], "", ""],
         }
