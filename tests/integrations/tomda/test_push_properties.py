@@ -67,13 +67,13 @@ KINDS = (
 )
 ENVELOPE_FIELDS = ("type", "time", "content")
 # Field names a refusal may name for a field at fault: the same field by another spelling, or the other
-# side of a rule between two fields (a session's start and end; an order or a tariff template that is
-# ours, but on another charger than the one named).
+# side of a rule between two fields (a session's start and end; an order, a tariff template or a gun that
+# is ours, but not on the charger named: another charger's serial with a gun only the first one has).
 RELATED = {
     "eventInfo": {"eventInfo", "eventinfo"},
     "chargeStartTime": {"chargeStartTime", "chargeEndTime"},
     "chargeEndTime": {"chargeStartTime", "chargeEndTime"},
-    "serialNum": {"serialNum", "clientOrderId", "clientElecFeeModelId"},
+    "serialNum": {"serialNum", "clientOrderId", "clientElecFeeModelId", "connectorId"},
 }
 DOMAIN = (Order, OrderSample, OrderSettlement, OrderConflict, Charger, Connector, ChargerEvent, ChargerTariffPush)
 
