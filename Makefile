@@ -9,6 +9,7 @@ PORT ?= 8000
 TOMDA_SIM_PORT ?= 8601
 WANZHUANG_SIM_PORT ?= 8602
 PARTNER_SIM_PORT ?= 8603
+FOURPYUN_SIM_PORT ?= 8604
 
 .PHONY: install demo test lint messages clean
 
@@ -21,14 +22,17 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The back office with demo data on the embedded defaults (SQLite, django-q2's ORM broker): web
-# server, task cluster, inbox worker and simulated Tomda and Wanzhuang clouds together, with a few live
-# sessions (Procfile.demo, under one supervisor); Ctrl-C stops all.
+# server, task cluster, inbox worker, simulated Tomda and Wanzhuang clouds, a partner platform and 4pyun's
+# parking platform together, with a few live sessions (Procfile.demo, under one supervisor); Ctrl-C stops all.
 demo: export TOMDA_BASE_URL = http://127.0.0.1:$(TOMDA_SIM_PORT)/Manage
 demo: export TOMDA_API_ID = demo
 demo: export TOMDA_API_KEY = demo-key
 demo: export WANZHUANG_BASE_URL = http://127.0.0.1:$(WANZHUANG_SIM_PORT)
 demo: export WANZHUANG_APP_ID = demo
 demo: export WANZHUANG_APP_SECRET = demo-secret
+demo: export FOURPYUN_BASE_URL = http://127.0.0.1:$(FOURPYUN_SIM_PORT)
+demo: export FOURPYUN_APP_ID = op00demo4pyun01
+demo: export FOURPYUN_APP_SECRET = demo-4pyun-secret
 # The simulated cloud's clock runs six times as fast as ours, so its times run ahead of our clock by
 # five hours every hour of demo: the window ahead is a month, not a day.
 demo: export INBOX_TIME_AHEAD_HOURS = 720
@@ -38,6 +42,7 @@ demo: export DEMO_PORT = $(PORT)
 demo: export DEMO_SIM_PORT = $(TOMDA_SIM_PORT)
 demo: export DEMO_WZ_SIM_PORT = $(WANZHUANG_SIM_PORT)
 demo: export DEMO_PARTNER_SIM_PORT = $(PARTNER_SIM_PORT)
+demo: export DEMO_FOURPYUN_SIM_PORT = $(FOURPYUN_SIM_PORT)
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

@@ -1,10 +1,11 @@
 """The vendor push endpoints in the OpenAPI schema: a drf-spectacular postprocessing hook.
 
-Tomda's push (`/integrations/tomda/push`) and Wanzhuang's callbacks (`/integrations/wanzhuang/callback/{name}`)
-are plain Django views, not DRF's (the body is the inbox's to store and verify as it came), so drf-spectacular
-does not see them. `vendor_push_paths` adds them, with their request bodies as the vendors' documents and our
-parsers read them (`integrations/tomda/protocol.py`, `integrations/wanzhuang/protocol.py`) and their replies in
-each vendor's envelope. The reply examples are made by the protocols themselves, in Chinese as the receivers
+Tomda's push (`/integrations/tomda/push`), Wanzhuang's callbacks (`/integrations/wanzhuang/callback/{name}`) and
+4pyun's pushes (`/integrations/4pyun/push/{name}`) are plain Django views, not DRF's (the body is the inbox's to
+store and verify as it came), so drf-spectacular does not see them. `vendor_push_paths` adds them, with their
+request bodies as the vendors' documents and our parsers read them (`integrations/tomda/protocol.py`,
+`integrations/wanzhuang/protocol.py`, `integrations/fourpyun/protocol.py`) and their replies in each vendor's
+envelope. The reply examples are made by the protocols themselves, in Chinese as the receivers
 answer, so they cannot drift from what is sent. A counterparty that is not enabled has no path.
 
 Enabled by SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"], after drf-spectacular's enum hook.
@@ -36,7 +37,7 @@ def vendor_push_paths(result, generator, request, public):
     urlconf = getattr(generator, "urlconf", None)
     paths = result.setdefault("paths", {})
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    for build in (_tomda, _wanzhuang):
+    for build in (_tomda, _wanzhuang, _fourpyun):
         found = build(urlconf)
         if found is None:
             continue
@@ -561,3 +562,213 @@ def _wanzhuang(urlconf):
         },
     }
     return path, {"post": operation}, _wanzhuang_components(kinds)
+
+
+# --- 4pyun -------------------------------------------------------------------------------------------------
+
+
+FOURPYUN_CODES = (
+    ("1001", "Success: the push is stored (or was already). HTTP 200."),
+    ("400", "A field cannot be read (missing, not a number, out of range, total_value not energy_value + "
+            "fee_value), the body is not an urlencoded form, or the push name is unknown; hint names the field. "
+            "HTTP 400 (413 for a body larger than we accept)."),
+    ("401", "The signature is wrong, or missing while FOURPYUN_PUSH_SIGNATURE is `required`; for a wrong one, hint "
+            "shows the string we signed, app_secret masked. HTTP 401."),
+    ("403", "The sender is not in FOURPYUN_PUSH_ALLOWED_IPS. HTTP 403."),
+    ("1002", "The order is not ours, or not at the station station_uuid names; hint names both. HTTP 404."),
+    ("503", "We could not store the push: send it again. HTTP 503."),
+)
+
+FOURPYUN_DESCRIPTION = """\
+4pyun (P云) pushes what it knows of our charging orders, each kind to a URL of its own: `{name}` is `start-result`
+(推送启动充电结果), `stop-result` (推送停止充电结果), `charging-status` (推送充电状态) or `order-info`
+(推送充电订单信息). The body is an urlencoded UTF-8 form; every field is text, and fields we do not know are
+tolerated.
+
+A push that carries `sign` is checked as 4pyun signs a form (MD5 of the non-empty fields but `sign`, sorted, then
+`&app_secret=<our secret>`), with `app_id`, when sent, ours; FOURPYUN_PUSH_SIGNATURE says whether an unsigned push
+is taken (`if-present`, the default), refused (`required`) or nothing is checked (`off`).
+FOURPYUN_PUSH_ALLOWED_IPS limits who may push. Each push is stored before it is answered and kept by the inbox
+worker as 4pyun's report of the order, for finance to compare: it changes nothing of our order. The same news
+again (with a new timestamp or signature) is answered success and kept once. Times are Beijing time, `quantity`
+0.001 kWh (Wh), money fen. Any method but POST is answered 405 (code 400) in the same envelope.
+"""
+
+FOURPYUN_SIGNED = {
+    "app_id": _string("Our app id at 4pyun (FOURPYUN_APP_ID)."),
+    "timestamp": _integer("When 4pyun signed it, milliseconds since 1970."),
+    "sign_type": _string("The signature's method.", enum=["MD5"]),
+    "sign": _string("MD5 of the other non-empty fields, sorted by name, then &app_secret=<secret>: 32 hex digits "
+                    "in either case."),
+}
+BLANK_OR_WALL_TIME = r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})?$"
+
+
+def _fourpyun_components(kinds: list[str]) -> dict:
+    from integrations.fourpyun.protocol import DEVICE_TYPES, ENERGY_CODES, REPLENISH_STATES
+
+    states = _integer("replenish_state: 0 未充电, -1 启动失败/充电异常, 2 充电中, 3 充电完成.",
+                      enum=list(REPLENISH_STATES))
+    result = {
+        "station_uuid": _string("4pyun's station UUID of the order's station."),
+        "order": _string("Our order number (20 digits)."),
+        "device_no": _string("Device number."),
+        "port_no": _string("Port number."),
+        "state": states,
+        "state_desc": _string("4pyun's words for the state."),
+    }
+    required = ("station_uuid", "order", "device_no", "port_no", "state")
+    charging = {
+        **result,
+        "device_type": _integer("0 汽车充电桩, 1 两轮电瓶车充电设备.", enum=list(DEVICE_TYPES)),
+        "energy_code": _string("CN_AC 交流慢充, CN_DC 直流快充.", enum=list(ENERGY_CODES)),
+        "start_time": _string(f"Start, {WALL_TIME}; blank before the session started. Required at state 3.",
+                              pattern=BLANK_OR_WALL_TIME),
+        "end_time": _string(f"End, {WALL_TIME}; blank before the session ended. Required at state 3.",
+                            pattern=BLANK_OR_WALL_TIME),
+        "replenish_time": _integer("Charging time, seconds.", minimum=0),
+        "plate": _string("Licence plate; blank for none."),
+        "quantity": _integer("Energy, 0.001 kWh (Wh).", minimum=0),
+        "total_value": _integer("Total, fen: energy_value + fee_value.", minimum=0),
+        "energy_value": _integer("Electricity fee, fen.", minimum=0),
+        "fee_value": _integer("Service fee, fen.", minimum=0),
+    }
+    charging_required = (*required, "device_type", "energy_code", "replenish_time", "quantity", "total_value",
+                         "energy_value", "fee_value")
+    components = {
+        "FourpyunResult": _object("start-result or stop-result: whether the port started or stopped.",
+                                  {**result, **FOURPYUN_SIGNED}, required),
+        "FourpyunCharging": _object("charging-status or order-info: the session as 4pyun knows it.",
+                                    {**charging, **FOURPYUN_SIGNED}, charging_required),
+    }
+    known = {"start-result": "FourpyunResult", "stop-result": "FourpyunResult", "charging-status": "FourpyunCharging",
+             "order-info": "FourpyunCharging"}
+    missing = set(kinds) - set(known)
+    if missing:
+        logger.warning("the OpenAPI schema does not describe the 4pyun pushes %s", sorted(missing))
+    components["FourpyunPush"] = {
+        "description": "The fields of the push the path names.",
+        "anyOf": [_ref(name) for name in dict.fromkeys(known[kind] for kind in kinds if kind in known)],
+    }
+    components["FourpyunReply"] = _object(
+        "Our answer, in 4pyun's envelope `{code, message, hint}` (`code` a string).\n\n"
+        + "| code | meaning |\n|---|---|\n" + "\n".join(f"| {code} | {text} |" for code, text in FOURPYUN_CODES),
+        {
+            "code": _string("1001 success; any other, a refusal.", enum=[code for code, _text in FOURPYUN_CODES]),
+            "message": _string("成功, or 4pyun's words for the refusal."),
+            "hint": _string("What was refused and why, naming the field; or a note on a success (a duplicate)."),
+        },
+        ("code", "message"),
+    )
+    return components
+
+
+FOURPYUN_SIGNATURE = {"app_id": "op88641899bd20661", "sign_type": "MD5", "sign": "c983693c5f603aef30514920fa3158ff"}
+FOURPYUN_RESULT = {"station_uuid": "40e06b24-7a51-4c1e-9b3f-0a6f1d2c3b4e", "order": ORDER_NO, "device_no": "1012300001",
+                   "port_no": "1"}
+FOURPYUN_CHARGING = {
+    **FOURPYUN_RESULT, "device_type": 0, "energy_code": "CN_AC", "start_time": "2026-11-03 09:30:20",
+    "plate": "粤B12345",
+}
+# Form fields travel as text; the examples hold them as the schemas type them.
+FOURPYUN_REQUESTS = {
+    "start-result": {**FOURPYUN_RESULT, "state": 2, "state_desc": "启动成功", "timestamp": 1793669425000,
+                     **FOURPYUN_SIGNATURE},
+    "charging-status": {**FOURPYUN_CHARGING, "end_time": "", "replenish_time": 1180, "quantity": 9650,
+                        "total_value": 1013, "energy_value": 627, "fee_value": 386, "state": 2,
+                        "state_desc": "充电中", "timestamp": 1793670600000, **FOURPYUN_SIGNATURE},
+    "stop-result": {**FOURPYUN_RESULT, "state": 3, "state_desc": "停止成功", "timestamp": 1793671928000,
+                    **FOURPYUN_SIGNATURE},
+    "order-info": {**FOURPYUN_CHARGING, "end_time": "2026-11-03 10:12:05", "replenish_time": 2505,
+                   "quantity": 22317, "total_value": 2344, "energy_value": 1451, "fee_value": 893, "state": 3,
+                   "state_desc": "结束充电，SOC 达到 100%", "timestamp": 1793671950000, **FOURPYUN_SIGNATURE},
+}
+
+
+def _fourpyun(urlconf):
+    path = _path(urlconf, "fourpyun_push", "name")
+    if path is None:
+        return None
+    from datetime import UTC, datetime
+
+    from integrations.fourpyun.inbox import FourpyunInbox, mismatch_hint, verification_hint
+    from integrations.fourpyun.processor import other_station, unknown_order
+    from integrations.fourpyun.protocol import READERS, UNAUTHORISED, envelope, push_parse, report_read
+    from integrations.inbox import InboundRejected
+    from integrations.models import RejectReason
+
+    kinds = list(READERS)
+    inbox = FourpyunInbox()
+    with translation.override("zh-hans"):
+        def refused(reason, message):
+            return inbox.reply_refused(InboundRejected(message, reason=reason))[0]
+
+        order_info = FOURPYUN_REQUESTS["order-info"]
+        received = datetime.fromtimestamp(order_info["timestamp"] / 1000, UTC)
+        report = report_read("order-info", {key: str(value) for key, value in order_info.items()},
+                             received_at=received)
+        bad_quantity = urlencode({**order_info, "quantity": "22.317"}).encode()
+        bad_total = urlencode({**order_info, "total_value": 2345}).encode()
+        unknown_kind = urlencode(FOURPYUN_REQUESTS["start-result"]).encode()
+        signed = {key: str(value) for key, value in order_info.items()}
+        wrong_sign = envelope(UNAUTHORISED, verification_hint(_translated(VERIFICATION_FAILED),
+                                                              mismatch_hint(signed, "example-secret")))
+        ok_examples = _examples(
+            ("stored", "Stored", inbox.reply_ok()),
+            ("duplicate", "The same news again", inbox.reply_duplicate(original_id=71234)),
+        )
+        bad_examples = _examples(
+            ("field unreadable", "A field that cannot be read", _refusal_reply(
+                inbox, lambda: push_parse(kind="order-info", body=bad_quantity, content_type=FORM,
+                                          received_at=received))),
+            ("total", "total_value is not energy_value + fee_value", _refusal_reply(
+                inbox, lambda: push_parse(kind="order-info", body=bad_total, content_type=FORM,
+                                          received_at=received))),
+            ("unknown push", "A push name we do not know", _refusal_reply(
+                inbox, lambda: push_parse(kind="replenish-refund", body=unknown_kind, content_type=FORM,
+                                          received_at=received))),
+        )
+        signature_examples = _examples(
+            ("wrong sign", "sign wrong: the string we signed, app_secret masked", wrong_sign),
+            ("sign missing", "Unsigned while a signature is required", refused(
+                RejectReason.VERIFICATION, _translated(VERIFICATION_FAILED))),
+        )
+        order_examples = _examples(
+            ("unknown order", "Not one of our orders", inbox.reply_refused(unknown_order(report))[0]),
+            ("other station", "Our order, at another station", inbox.reply_refused(
+                other_station(report, "9d1f6a2e-0b3c-4d5e-8f7a-1b2c3d4e5f60"))[0]),
+        )
+        sender = refused(RejectReason.SENDER, _translated(SENDER_REFUSED, address="198.51.100.23",
+                                                          setting=FourpyunInbox.allowed_ips_setting))
+        too_large = refused(RejectReason.MALFORMED, _translated(TOO_LARGE, size="12582912"))
+        unstored = inbox.reply_unstored()[0]
+    operation = {
+        "operationId": "fourpyun_push",
+        "summary": "Receive a 4pyun push",
+        "description": FOURPYUN_DESCRIPTION,
+        "tags": [TAG],
+        "parameters": [{
+            "name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": kinds},
+            "description": "The push; any other name is stored and refused (code 400).",
+        }],
+        "requestBody": {"required": True, "content": {
+            FORM: {"schema": _ref("FourpyunPush"), "examples": _examples(
+                *((kind, kind, FOURPYUN_REQUESTS[kind]) for kind in kinds if kind in FOURPYUN_REQUESTS))},
+        }},
+        "responses": {
+            "200": _json_response("Stored (code 1001).", "FourpyunReply", ok_examples),
+            "400": _json_response("The push cannot be read (code 400); hint names the field.", "FourpyunReply",
+                                  bad_examples),
+            "401": _json_response("The signature is wrong or missing (code 401).", "FourpyunReply",
+                                  signature_examples),
+            "403": _json_response("The sender is not in FOURPYUN_PUSH_ALLOWED_IPS (code 403).", "FourpyunReply",
+                                  _examples(("sender", "Sender not allowed", sender))),
+            "404": _json_response("The order is not ours or not at that station (code 1002).", "FourpyunReply",
+                                  order_examples),
+            "413": _json_response("The body is larger than we accept (code 400); nothing of it was kept.",
+                                  "FourpyunReply", _examples(("too large", "Body too large", too_large))),
+            "503": _json_response("We could not store the push (code 503): send it again.", "FourpyunReply",
+                                  _examples(("unstored", "Not stored", unstored))),
+        },
+    }
+    return path, {"post": operation}, _fourpyun_components(kinds)

@@ -21,6 +21,8 @@ how long it took, the HTTP status and first characters of the answer, and the er
   answer as `response` (requests' `HTTPError` from `raise_for_status()` does, and so does every error
   `integrations.http.HttpClient` raises after an answer came), the row keeps its status and first
   characters too; a timeout or a connection failure has none.
+- it raises `DeliveryRefused`: the receiver refused the delivery for good (a malformed or unsigned request, by
+  its own codes), so no retry can change the answer: the row is given up at once, for a person to look at.
 
 The fields its registration names `redacted` (a token, a key the other side echoes) are masked in the
 answer the row keeps, as the HTTP client masks them in the call log.
@@ -35,7 +37,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -66,6 +68,15 @@ OUTBOX_SWEEP_LIMIT = 500
 SEND_TASK = "integrations.tasks.delivery_send"
 ERROR_CHARS = 2000  # an HTML error page as the error text would drown the admin
 RESPONSE_HEAD_CHARS = DeliveryAttempt._meta.get_field("response_head").max_length
+
+class DeliveryRefused(Exception):
+    """Raised by a handler when the receiver refused the delivery in a way no retry changes; `response` is its
+    answer. The outbox gives the row up at once instead of retrying it until the horizon."""
+
+    def __init__(self, message: str, *, response=None):
+        super().__init__(message)
+        self.response = response
+
 
 # Returns nothing, or the answer it got (see the module's docstring).
 DeliveryHandler = Callable[[OutboundDelivery], object]
@@ -239,7 +250,7 @@ def delivery_attempt(*, delivery_id: int) -> OutboundDelivery | None:
         delivery.save(update_fields=["attempts", "next_attempt_at"])
     number = delivery.attempts
 
-    error = None
+    error, refused = None, False
     handler = _handlers.get(delivery.kind)
     started_at, started = timezone.now(), time.monotonic()
     try:
@@ -248,6 +259,7 @@ def delivery_attempt(*, delivery_id: int) -> OutboundDelivery | None:
         answer = handler(delivery)
     except Exception as exc:
         error = _error_text(exc)
+        refused = isinstance(exc, DeliveryRefused)
         answer = getattr(exc, "response", None)
         logger.warning("Delivery %s (%s) attempt %d failed: %s", delivery.key, delivery.kind, number, error)
     http_status, response_head = _answer_of(answer, redacted=_redacted.get(delivery.kind, frozenset()))
@@ -261,10 +273,10 @@ def delivery_attempt(*, delivery_id: int) -> OutboundDelivery | None:
         response_head=response_head,
         error=error or "",
     )
-    return _delivery_record(delivery_id=delivery_id, attempt=attempt)
+    return _delivery_record(delivery_id=delivery_id, attempt=attempt, refused=refused)
 
 
-def _delivery_record(*, delivery_id: int, attempt: DeliveryAttempt) -> OutboundDelivery:
+def _delivery_record(*, delivery_id: int, attempt: DeliveryAttempt, refused: bool = False) -> OutboundDelivery:
     now = timezone.now()
     error = attempt.error
     with transaction.atomic():
@@ -284,11 +296,12 @@ def _delivery_record(*, delivery_id: int, attempt: DeliveryAttempt) -> OutboundD
             return delivery
         next_attempt_at = now + delivery_backoff(attempts=attempt.number)
         delivery.last_error = error
-        if next_attempt_at > delivery.created_at + _setting("OUTBOX_HORIZON"):
+        if refused or next_attempt_at > delivery.created_at + _setting("OUTBOX_HORIZON"):
             delivery.status = DeliveryStatus.DEAD
             delivery.next_attempt_at = now
             logger.error(
-                "Delivery %s (%s) given up after %d attempts: %s", delivery.key, delivery.kind, attempt.number, error
+                "Delivery %s (%s) given up after %d attempts%s: %s", delivery.key, delivery.kind, attempt.number,
+                " (refused for good)" if refused else "", error
             )
             _wake_next(delivery, now=now)
         else:
@@ -335,6 +348,18 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = OUTBOX_SWEEP_L
     for delivery_id in due:
         async_task(SEND_TASK, delivery_id)
     return len(due)
+
+
+def deliveries_newest(*, kind: str, event: str, order_nos) -> Iterator[OutboundDelivery]:
+    """The newest delivery of `kind` whose payload's `event` is `event`, for each of `order_nos` (a queryset of order
+    numbers) that has one, in order-number order, read in chunks (a day of a large counterparty is many)."""
+    last = None
+    rows = (OutboundDelivery.objects.filter(kind=kind, payload__event=event, order_no__in=order_nos)
+            .order_by("order_no", "-created_at", "-id"))
+    for delivery in rows.iterator(chunk_size=2000):
+        if delivery.order_no != last:
+            last = delivery.order_no
+            yield delivery
 
 
 def delivery_retry(*, delivery: OutboundDelivery, by_name: str) -> OutboundDelivery:

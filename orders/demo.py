@@ -147,6 +147,10 @@ STATIONS = [
     ),
 ]
 
+# The EV station whose car park is on 4pyun's parking platform, with its station UUID there: its sessions' charging
+# records go to 4pyun (the simulator of `make demo`, which Procfile.demo tells this same UUID).
+FOURPYUN_STATION_UUIDS = {"SZ-NS-001": "3f6c2a9e-8b14-4d7a-a5e2-6c0d9b1f4a01"}
+
 PARTNERS = [("MA5DEMO01", "畅行出行平台"), ("MA5DEMO02", "蓝鲸车队")]
 # Online charging cards swiped on Wanzhuang's e-bike chargers: number, holder, mobile, first top-up (fen), enabled.
 CARDS = [
@@ -217,6 +221,11 @@ def _stations(templates):
                 "tariff_template": templates.get(code, templates[kind]),
             },
         )
+        fourpyun_uuid = FOURPYUN_STATION_UUIDS.get(code, "")
+        if fourpyun_uuid and not station.fourpyun_station_uuid:
+            # Also a station seeded before it was mapped; one an operator mapped otherwise keeps theirs.
+            station.fourpyun_station_uuid = fourpyun_uuid
+            station.save(update_fields=["fourpyun_station_uuid"])
         for spec in chargers:
             charger, _ = Charger.objects.get_or_create(
                 vendor=spec.vendor, serial=spec.serial,

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Q, QuerySet
 
 from orders.days import business_day_bounds
-from orders.models import BusinessDay, Order, OrderSample
+from orders.models import TERMINAL_STATUSES, BusinessDay, Order, OrderSample
 from tariffs.pricing import Breakdown, SessionTooLong, Tariff, price_session
 
 
@@ -95,3 +95,17 @@ def orders_of_days(*, day_from: date, day_to: date | None = None) -> QuerySet[Or
 def business_day_closed(*, day: date) -> bool:
     """Whether finance has closed the day (and not reopened it)."""
     return BusinessDay.objects.filter(day=day, closed=True).exists()
+
+
+def order_fees_so_far(*, order: Order) -> tuple[int, int]:
+    """(electricity fen, service fen) of `order`: final once it has ended, our price so far while the session runs
+    (what a partner or the parking platform is told before the settlement)."""
+    if order.status in TERMINAL_STATUSES:
+        return order.electricity_fee_fen, order.service_fee_fen
+    try:
+        breakdown = order_price_breakdown(order=order)
+    except ValueError:  # longer than the engine prices: the figures we hold
+        breakdown = None
+    if breakdown is None:
+        return order.electricity_fee_fen, order.service_fee_fen
+    return breakdown.electricity_fen, breakdown.service_fen

@@ -11,3 +11,5 @@ order_progressed = Signal()
 order_settled = Signal()
 # A start the vendor refused or that was never sent: the order ended as start failed.
 order_start_failed = Signal()
+# Its plate or VIN was set: what a parking platform was told may be told again with it.
+order_vehicle_changed = Signal()

@@ -104,7 +104,8 @@ def _listening(port: int) -> bool:
         return False
 
 
-def _up(make_pid: int, web_port: int, sim_port: int, wz_port: int, partner_port: int, log: str) -> dict[str, bool]:
+def _up(make_pid: int, web_port: int, sim_port: int, wz_port: int, partner_port: int, fourpyun_port: int,
+        log: str) -> dict[str, bool]:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/health/", timeout=1) as answer:  # noqa: S310
             web = answer.status == 200
@@ -117,6 +118,7 @@ def _up(make_pid: int, web_port: int, sim_port: int, wz_port: int, partner_port:
         "wanzhuang": _listening(wz_port),
         # The partner simulator's callback receiver listens once it has started.
         "partner": _listening(partner_port),
+        "fourpyun": _listening(fourpyun_port),
         "cluster": sum("qcluster" in _cmdline(pid) for pid in living) >= CLUSTER_PROCESSES,
         "inbox": "inbox worker started" in log,
         "sessions": "waiting until stopped" in log,
@@ -149,7 +151,7 @@ def _kill_everything(make: subprocess.Popen, pids) -> None:
 
 
 def test_one_ctrl_c_stops_every_process_of_make_demo(tmp_path):
-    web_port, sim_port, wz_port, partner_port = _free_ports(4)
+    web_port, sim_port, wz_port, partner_port, fourpyun_port = _free_ports(5)
     env = {
         name: value for name, value in os.environ.items()
         # The suite's settings and an outer make's (make test) are not the demo's.
@@ -160,7 +162,7 @@ def test_one_ctrl_c_stops_every_process_of_make_demo(tmp_path):
     )
     argv = [
         "make", "--no-print-directory", "demo", "HOST=127.0.0.1", f"PORT={web_port}", f"TOMDA_SIM_PORT={sim_port}",
-        f"WANZHUANG_SIM_PORT={wz_port}", f"PARTNER_SIM_PORT={partner_port}",
+        f"WANZHUANG_SIM_PORT={wz_port}", f"PARTNER_SIM_PORT={partner_port}", f"FOURPYUN_SIM_PORT={fourpyun_port}",
         # This interpreter's virtualenv, installed already: `-o` keeps make from installing it again.
         f"BIN={Path(sys.executable).parent}", "-o", ".venv/.installed-stamp",
     ]
@@ -175,7 +177,7 @@ def test_one_ctrl_c_stops_every_process_of_make_demo(tmp_path):
         )
         try:
             deadline = time.monotonic() + UP_WITHIN
-            while not all((up := _up(make.pid, web_port, sim_port, wz_port, partner_port,
+            while not all((up := _up(make.pid, web_port, sim_port, wz_port, partner_port, fourpyun_port,
                                      log_path.read_text(errors="replace"))).values()):
                 assert make.poll() is None, f"make demo ended (exit {make.returncode})" + _report(log_path, [])
                 waiting = ", ".join(name for name, ok in up.items() if not ok)

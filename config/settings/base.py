@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     # The counterparties: one line enables one (integrations/README.md).
     "integrations.tomda.apps.TomdaConfig",
     "integrations.wanzhuang.apps.WanzhuangConfig",
+    "integrations.fourpyun.apps.FourpyunConfig",
     "integrations.partner.apps.PartnerConfig",
 ]
 
@@ -271,6 +272,22 @@ WANZHUANG_DEFAULT_TOTAL_FEE_FEN = env.int("WANZHUANG_DEFAULT_TOTAL_FEE_FEN", def
 # finish callback has not come this long after its last news.
 WANZHUANG_POLL_AFTER_MINUTES = env.int("WANZHUANG_POLL_AFTER_MINUTES", default=5)
 WANZHUANG_FINISH_OVERDUE_MINUTES = env.int("WANZHUANG_FINISH_OVERDUE_MINUTES", default=30)
+
+# 4pyun (P云), the parking platform that grants parking-fee reductions from our charging records. Off until
+# FOURPYUN_BASE_URL, FOURPYUN_APP_ID and FOURPYUN_APP_SECRET are set; a station is synced once its 4pyun
+# station UUID is set in the admin.
+FOURPYUN_BASE_URL = env("FOURPYUN_BASE_URL", default="")  # https://api.4pyun.com (test: https://dev-api.4pyun.com)
+FOURPYUN_APP_ID = env("FOURPYUN_APP_ID", default="")
+FOURPYUN_APP_SECRET = env("FOURPYUN_APP_SECRET", default="")
+FOURPYUN_CONNECT_TIMEOUT = env.float("FOURPYUN_CONNECT_TIMEOUT", default=5.0)
+FOURPYUN_READ_TIMEOUT = env.float("FOURPYUN_READ_TIMEOUT", default=10.0)
+# A charging session's progress record is sent at most this often (the first at once).
+FOURPYUN_RECORD_PROGRESS_SECONDS = env.int("FOURPYUN_RECORD_PROGRESS_SECONDS", default=300)
+# 4pyun does not document how it signs its pushes to us. Assumed: its open platform's form signature with our app
+# secret, in a `sign` field. "if-present" verifies a push that carries `sign` and takes one without; "required"
+# refuses one without; "off" checks none (for a sender behind an allow-list that signs otherwise).
+FOURPYUN_PUSH_SIGNATURE = env("FOURPYUN_PUSH_SIGNATURE", default="if-present")
+FOURPYUN_PUSH_ALLOWED_IPS = env.list("FOURPYUN_PUSH_ALLOWED_IPS", default=[])
 
 # The partner interface we serve (the 2017 pile-operator interface at /api/partner/v1/). Partners, their secrets,
 # callback URLs and stations are set in the admin; these are the rules every partner gets.

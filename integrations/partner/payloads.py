@@ -29,7 +29,7 @@ from django.utils import translation
 from chargers.models import Charger, Connector, ConnectorStatus, CurrentType, ParkingStatus
 from orders.days import BEIJING
 from orders.models import CloseReason, Order, OrderStatus
-from orders.selectors import order_price_breakdown
+from orders.selectors import order_fees_so_far
 from stations.models import Station, StationAccess, StationStatus
 from tariffs.models import VehicleKind
 from tariffs.pricing import Interval, Period, PowerTier, Tariff
@@ -279,23 +279,10 @@ def _charge_seconds(order: Order, now: datetime) -> int:
     return max(int((until - order.started_at).total_seconds()), 0)
 
 
-def _fees(order: Order) -> tuple[int, int]:
-    """(electricity fen, service fen): final once settled, our price so far while the session runs."""
-    if order.status in (OrderStatus.SETTLED, OrderStatus.START_FAILED, OrderStatus.CANCELLED):
-        return order.electricity_fee_fen, order.service_fee_fen
-    try:
-        breakdown = order_price_breakdown(order=order)
-    except ValueError:  # longer than the engine prices: the figures we hold
-        breakdown = None
-    if breakdown is None:
-        return order.electricity_fee_fen, order.service_fee_fen
-    return breakdown.electricity_fen, breakdown.service_fen
-
-
 def order_detail(order: Order, *, now: datetime) -> dict:
     """§2.3 one order as every interface and callback states it; `order` with its station and charger loaded."""
     charger = order.charger
-    electricity, service = _fees(order)
+    electricity, service = order_fees_so_far(order=order)
     dc = charger.current_type in (CurrentType.DC, CurrentType.AC_DC)
     return {
         "OrderId": order.order_no,

@@ -32,7 +32,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from integrations.models import DeliveryStatus, OutboundDelivery, PartnerAccess
-from integrations.outbox import delivery_enqueue, delivery_retry
+from integrations.outbox import deliveries_newest, delivery_enqueue, delivery_retry
 from orders.models import Order, OrderStatus
 from orders.signals import order_progressed, order_settled, order_start_failed, order_started
 
@@ -93,14 +93,8 @@ def _sent(order: Order, kind: str, event: str):
 
 def newest_finals(*, kind: str, order_nos) -> Iterator[OutboundDelivery]:
     """The newest final callback of each of `order_nos` (a queryset of order numbers) that has one, in order-number
-    order, read in chunks (a day of a large partner is many)."""
-    last = None
-    finals = (OutboundDelivery.objects.filter(kind=kind, payload__event=END, order_no__in=order_nos)
-              .order_by("order_no", "-created_at", "-id"))
-    for delivery in finals.iterator(chunk_size=2000):
-        if delivery.order_no != last:
-            last = delivery.order_no
-            yield delivery
+    order."""
+    return deliveries_newest(kind=kind, event=END, order_nos=order_nos)
 
 
 def final_callbacks_redrive(*, kind: str, days: int, now: datetime | None = None) -> int:

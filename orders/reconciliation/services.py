@@ -109,7 +109,7 @@ def _differences(source: StatementSource, key: str, order: Order | None, records
     ours = source.our_figures(order)
     if not records:
         if source.expects(order):
-            yield line(StatementCategory.MISSING_THEIRS, ours=ours)
+            yield line(StatementCategory.MISSING_THEIRS, ours=ours, detail=source.missing_detail(order)[:500])
         return
     first = records[0]
     theirs = first.figures()
@@ -198,7 +198,8 @@ def _lines_merge(statement: Statement, found: dict[tuple[str, str], dict], *, no
                 detail=difference.get("detail", ""), found_at=now, **figures,
             ))
             continue
-        if {"ours": line.ours, "theirs": line.theirs} == figures and line.state != LineState.GONE:
+        if ({"ours": line.ours, "theirs": line.theirs} == figures and line.detail == difference.get("detail", "")
+                and line.state != LineState.GONE):
             continue
         line.ours, line.theirs = figures["ours"], figures["theirs"]
         line.detail = difference.get("detail", "")

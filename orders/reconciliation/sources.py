@@ -64,6 +64,11 @@ class StatementSource:
         """Whether the counterparty should hold a record of this order (one of `orders`)."""
         return True
 
+    def missing_detail(self, order: Order) -> str:
+        """Why the counterparty holds no record of an order it should (what it answered when it was sent one), for
+        the finance staff who read the difference; empty when there is nothing to say."""
+        return ""
+
     def our_figures(self, order: Order) -> dict:
         """Our figures to compare with its records: energy_wh, amount_fen, status (None where not compared)."""
         return {"energy_wh": order.energy_wh, "amount_fen": order.total_fee_fen, "status": order.status}

@@ -18,6 +18,7 @@ from .sessions import (
     order_stop,
 )
 from .settlement import Settlement, order_settle
+from .vehicle import order_vehicle_set
 
 __all__ = [
     "BEIJING",
@@ -28,6 +29,7 @@ __all__ = [
     "Progress",
     "Settlement",
     "order_no_generate",
+    "order_vehicle_set",
     "order_progress_record",
     "order_refresh",
     "order_settlement_resend",

@@ -14,7 +14,7 @@ ENABLED = counterparties()
 
 
 def test_the_counterparties_are_enabled_by_their_apps():
-    assert [config.counterparty for config in ENABLED] == ["tomda", "wanzhuang", "partner"]
+    assert [config.counterparty for config in ENABLED] == ["tomda", "wanzhuang", "fourpyun", "partner"]
 
 
 @pytest.mark.parametrize("config", ENABLED, ids=lambda config: config.counterparty)

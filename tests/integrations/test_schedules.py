@@ -22,6 +22,7 @@ EXPECTED = {
     "wanzhuang_sessions_poll": ("integrations.wanzhuang.tasks.sessions_poll", 2),
     "wanzhuang_finish_callbacks_reconcile": ("integrations.wanzhuang.tasks.finish_callbacks_reconcile", 10),
     "wanzhuang_devices_sync": ("integrations.wanzhuang.tasks.devices_sync", 60),
+    "fourpyun_devices_sync": ("integrations.fourpyun.tasks.devices_sync", 1),
     # Daily, at STATEMENTS_BUILD_AT: no interval.
     "statements_build": ("orders.tasks.statements_build_previous_day", None),
     "partner_access_prune": ("integrations.partner.tasks.access_prune", 60),

@@ -43,6 +43,11 @@ def test_operators_edit_the_network_operate_sessions_and_watch_the_integrations(
         "orders.view_cardmovement",
         "chargers.view_offlinerevenuereading",
         *(f"wanzhuang.{a}_devicesettings" for a in ("add", "change", "view")),
+        # 4pyun: what it was sent and told us; an order's record sent again, its plate added.
+        "fourpyun.view_fourpyunstation",
+        "fourpyun.view_fourpyunorder",
+        "fourpyun.resend_record",
+        "fourpyun.view_statusreport",
     }
     assert permissions_of("Operators") == expected
 
@@ -70,6 +75,8 @@ def test_finance_views_orders_and_closes_days_but_reopens_none():
         "orders.adjust_balance",
         "orders.view_cardmovement",
         "chargers.view_offlinerevenuereading",
+        "fourpyun.view_fourpyunorder",
+        "fourpyun.view_statusreport",
     }
     # Reopening a closed day is a permission of its own, for whom a superuser grants it.
     assert not any("reopen_day" in permission for group in ("Finance", "Operators")
