@@ -1,32 +1,9 @@
-"""The callback endpoints Wanzhuang posts to: the inbox's receiver speaking Wanzhuang's protocol."""
+"""The callback endpoints Wanzhuang posts to: the inbox's receiver speaking Wanzhuang's protocol.
 
-from __future__ import annotations
+POST /integrations/wanzhuang/callback/<name>: start_power, finish_order, icc_pay_req, offline_profit.
+"""
 
-from django.http import JsonResponse
-from django.utils import translation
-from django.views.decorators.csrf import csrf_exempt
-
-from integrations.inbox import inbound_method_refused, inbound_receive, inbox_protocol
-from integrations.inbox.middleware import inbox_receiver
+from integrations.inbox.views import kind_receiver
 from integrations.models import Counterparty
 
-
-@inbox_receiver
-@csrf_exempt
-def wanzhuang_callback(request, name: str):
-    """POST /integrations/wanzhuang/callback/<name>: start_power, finish_order, icc_pay_req, offline_profit.
-
-    A plain view, as Tomda's: the body is the receiver's to store and verify as it came, and the kind is
-    the URL's. An unknown name is stored and refused like any push we cannot read.
-    """
-    protocol = inbox_protocol(Counterparty.WANZHUANG)
-    # Wanzhuang's engineers read Chinese; our replies speak it whatever the admin's language.
-    with translation.override("zh-hans"):
-        if request.method != "POST":
-            reply, status = inbound_method_refused(protocol=protocol, method=request.method)
-        else:
-            reply, status = inbound_receive(protocol=protocol, request=request, kind=name[:64])
-    response = JsonResponse(reply, status=status, json_dumps_params={"ensure_ascii": False})
-    if status == 405:
-        response["Allow"] = "POST"
-    return response
+wanzhuang_callback = kind_receiver(Counterparty.WANZHUANG)
