@@ -283,10 +283,12 @@ def test_operator_index_lists_exactly_what_operators_may_see(client, operator):
                    "ChargingCard": KEEP, "CardMovement": VIEW_ONLY},
         "integrations": {"ApiCallLog": VIEW_ONLY, "InboundMessage": ACT_ON, "OutboundDelivery": ACT_ON},
         "wanzhuang": {"DeviceSettings": {**FULL, "delete": False}},
+        # The mapping is edited on the station's page; these list it, the records sent and 4pyun's reports
+        "fourpyun": {"FourpyunStation": VIEW_ONLY, "FourpyunOrder": VIEW_ONLY, "StatusReport": VIEW_ONLY},
     }
 
 
-def test_finance_index_lists_orders_the_daily_close_exports_and_tariff_versions_only(client, finance):
+def test_finance_index_lists_orders_the_daily_close_exports_tariff_versions_and_4pyun_records_only(client, finance):
     client.force_login(finance)
 
     response = client.get(reverse("admin:index"))
@@ -298,6 +300,7 @@ def test_finance_index_lists_orders_the_daily_close_exports_and_tariff_versions_
                    "BusinessDay": VIEW_ONLY, "DayEvent": VIEW_ONLY, "Statement": VIEW_ONLY,
                    "StatementLine": VIEW_ONLY, "Export": {**VIEW_ONLY, "add": True},
                    "ChargingCard": VIEW_ONLY, "CardMovement": VIEW_ONLY},
+        "fourpyun": {"FourpyunOrder": VIEW_ONLY, "StatusReport": VIEW_ONLY},
     }
 
 
