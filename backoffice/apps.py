@@ -11,6 +11,7 @@ class BackofficeAdminConfig(AdminConfig):
 
     def ready(self):
         super().ready()  # imports every app's admin module
+        from backoffice import partitions  # noqa: F401  (registers the partition settings check)
         from backoffice.adminkit.dashboard import dashboard_autodiscover
 
         # Each app's dashboard module registers the panels of the admin index (adminkit/dashboard.py).

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.history import EditHistory
 from stations.models import Station
 from tariffs.models import VehicleKind
 
@@ -48,6 +49,9 @@ DEVICE_DESCRIPTION_FIELDS = (
     "firmware_version",
     "communication_type",
 )
+# What a vendor's pushes keep up to date by themselves; none of it is typed by people.
+CHARGER_REPORTED_FIELDS = (*DEVICE_DESCRIPTION_FIELDS, "online", "status", "vendor_status", "last_seen_at")
+CONNECTOR_REPORTED_FIELDS = ("status", "vendor_status", "parking_status", "status_changed_at")
 
 
 class Charger(models.Model):
@@ -83,6 +87,10 @@ class Charger(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # What people set (station, name, electrical data). What the vendor reports is left out: its device reports
+    # save only those fields, so they write no history (EditHistory), however often they come.
+    history = EditHistory(excluded_fields=[*CHARGER_REPORTED_FIELDS, "updated_at"])
+
     class Meta:
         verbose_name = _("charger")
         verbose_name_plural = _("chargers")
@@ -117,6 +125,9 @@ class Connector(models.Model):
         _("parking status"), max_length=16, choices=ParkingStatus.choices, default=ParkingStatus.UNKNOWN
     )
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+
+    # Its number and name, which people set; its status comes from the vendor's pushes, every minute.
+    history = EditHistory(excluded_fields=list(CONNECTOR_REPORTED_FIELDS))
 
     class Meta:
         verbose_name = _("connector")

@@ -192,7 +192,7 @@ class InboundMessageAdmin(
     def get_search_results(self, request, queryset, search_term):
         """Exact serial, order number or dedupe key, each through an index.
 
-        The dedupe key's only index is the unique one on (vendor, dedupe_key) for first arrivals, which
+        The dedupe key's only index is the unique one on (vendor, dedupe_key, day) for first arrivals, which
         a bare `dedupe_key = x` cannot use on PostgreSQL, and one unindexed branch turns the whole OR
         into a table scan. So the first arrivals with the key are found through that index first, and
         their duplicates through the foreign key's index.

@@ -14,8 +14,17 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Integrations")
 
     def ready(self):
+        from django.db.models import Q
+
+        from backoffice.partitions import partition_register
         from integrations import checks  # noqa: F401  (registers the shared settings checks)
+        from integrations.models import InboundStatus
         from integrations.schedules import schedules_ensure
+
+        # A day keeps its partition while it holds pushes not applied yet, or failed ones awaiting a replay.
+        partition_register(label="integrations.InboundMessage", column="received_day",
+                           retention_setting="INBOX_RETENTION_DAYS",
+                           hold=Q(status__in=[InboundStatus.RECEIVED, InboundStatus.FAILED]))
 
         # The periodic tasks exist because the code says so: every migrate creates or corrects them.
         post_migrate.connect(schedules_ensure, sender=self, dispatch_uid="integrations_schedules_ensure")

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.days import business_day_of
 from chargers.models import Vendor
 
 # Who is on the other side of a call, push or delivery: every vendor cloud that runs our chargers
@@ -111,6 +112,9 @@ class InboundMessage(models.Model):
         blank=True,
         related_name="duplicates",
         verbose_name=_("duplicate of"),
+        # On PostgreSQL the table is partitioned by day, and a partitioned table's id alone is not unique
+        # there, so nothing can refer to it by a constraint; a dropped day leaves later copies pointing nowhere.
+        db_constraint=False,
     )
     verification = models.CharField(
         _("verification"), max_length=16, choices=Verification.choices, default=Verification.UNCHECKED
@@ -125,6 +129,9 @@ class InboundMessage(models.Model):
     order_no = models.CharField(_("order number"), max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(_("processing attempts"), default=0)
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    # The business day of `received_at`: the table's partitions on PostgreSQL, and part of the dedupe key's
+    # uniqueness, which a partitioned table can only enforce within a partition (`inbound_dedupe_holder`).
+    received_day = models.DateField(_("day received"), editable=False)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
 
     class Meta:
@@ -133,9 +140,9 @@ class InboundMessage(models.Model):
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["vendor", "dedupe_key"],
+                fields=["vendor", "dedupe_key", "received_day"],
                 condition=Q(duplicate_of__isnull=True) & ~Q(dedupe_key=""),
-                name="inbound_unique_dedupe_key",
+                name="inbound_unique_dedupe_key_day",
             ),
         ]
         indexes = [
@@ -153,6 +160,10 @@ class InboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.get_vendor_display()} {self.kind or '?'} #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.received_day = business_day_of(self.received_at)
+        super().save(*args, **kwargs)
 
 
 class DeliveryStatus(models.TextChoices):

@@ -1,12 +1,14 @@
 """The vendor push endpoints in the OpenAPI schema: a drf-spectacular postprocessing hook.
 
-Tomda's push (`/integrations/tomda/push`), Wanzhuang's callbacks (`/integrations/wanzhuang/callback/{name}`) and
-4pyun's pushes (`/integrations/4pyun/push/{name}`) are plain Django views, not DRF's (the body is the inbox's to
+Tomda's push (`/integrations/tomda/push`), Wanzhuang's callbacks (`/integrations/wanzhuang/callback/<name>`) and
+4pyun's pushes (`/integrations/4pyun/push/<name>`) are plain Django views, not DRF's (the body is the inbox's to
 store and verify as it came), so drf-spectacular does not see them. `vendor_push_paths` adds them, with their
 request bodies as the vendors' documents and our parsers read them (`integrations/tomda/protocol.py`,
 `integrations/wanzhuang/protocol.py`, `integrations/fourpyun/protocol.py`) and their replies in each vendor's
-envelope. The reply examples are made by the protocols themselves, in Chinese as the receivers
-answer, so they cannot drift from what is sent. A counterparty that is not enabled has no path.
+envelope. A counterparty that pushes each kind to a URL of its own has one path per kind, each with that kind's
+body: one path with a `{name}` parameter could not say which body goes with which name. The reply examples are made
+by the protocols themselves, in Chinese as the receivers answer, so they cannot drift from what is sent. A
+counterparty that is not enabled has no path.
 
 Enabled by SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"], after drf-spectacular's enum hook.
 """
@@ -41,8 +43,8 @@ def vendor_push_paths(result, generator, request, public):
         found = build(urlconf)
         if found is None:
             continue
-        path, item, components = found
-        paths[path] = item
+        items, components = found
+        paths.update(items)
         schemas.update(components)
     result["components"]["schemas"] = dict(sorted(schemas.items()))
     tags = result.setdefault("tags", [])
@@ -51,10 +53,12 @@ def vendor_push_paths(result, generator, request, public):
     return result
 
 
-def _path(urlconf, url_name: str, *parameters: str) -> str | None:
-    """The schema path of URL `url_name`, its `parameters` as {name}; None when it is not served."""
+def _path(urlconf, url_name: str, *parameters: str, **values: str) -> str | None:
+    """The schema path of URL `url_name`, its `parameters` as {name} and its `values` filled in; None when it is
+    not served."""
     try:
-        url = reverse(url_name, urlconf=urlconf, kwargs={key: f"{_PLACEHOLDER}-{key}" for key in parameters})
+        url = reverse(url_name, urlconf=urlconf,
+                      kwargs={**{key: f"{_PLACEHOLDER}-{key}" for key in parameters}, **values})
     except NoReverseMatch:
         return None
     prefix = get_script_prefix()
@@ -154,6 +158,37 @@ Units are Tomda's: energy 0.001 kWh (Wh), money fen, voltage 0.1 V, current 0.1 
 """
 
 
+# A number as its digits, as Tomda's cloud may send one; blank is a field left out.
+DIGITS = r"^\s*[+-]?\d+\s*$"
+DIGITS_OR_BLANK = r"^\s*([+-]?\d+)?\s*$"
+
+
+def _as_tomda_reads(node: dict, required: bool = True) -> dict:
+    """A Tomda content schema as the receiver reads it (integrations/values.py): a text field may come as a number
+    and a number as its digits, and a field left out may come as null or, unless it is a list or an object, empty.
+    Times (which have a pattern) and choices (an enum) are text only."""
+    kind = node.get("type")
+    absent = {} if required else {"nullable": True}
+    if kind == "object":
+        needed = set(node.get("required", ()))
+        properties = {name: _as_tomda_reads(value, name in needed) for name, value in node["properties"].items()}
+        return {**node, "properties": properties, **absent}
+    if kind == "array":
+        return {**node, "items": _as_tomda_reads(node["items"]), **absent}
+    if "enum" in node:
+        return node if required else {**node, "enum": [*node["enum"], "", None], **absent}
+    if kind == "string" and "pattern" in node:
+        return {**node, **absent}
+    description = {"description": node["description"]} if "description" in node else {}
+    shape = {key: value for key, value in node.items() if key != "description"}
+    if kind == "string":
+        return {**description, "anyOf": [{**shape, **absent}, {"type": "integer"}]}
+    if kind == "integer":
+        digits = {"type": "string", "pattern": DIGITS if required else DIGITS_OR_BLANK, **absent}
+        return {**description, "anyOf": [shape, digits]}
+    return node
+
+
 def _tomda_components() -> dict:
     from integrations.tomda import mappers
     from integrations.tomda.protocol import READERS
@@ -161,14 +196,19 @@ def _tomda_components() -> dict:
     def push(types: list[str], content: str, description: str) -> dict:
         return _object(description, {
             "type": _string("The push type.", enum=types),
-            "time": _string(f"When Tomda sent it, {WALL_TIME}.", pattern=WALL_TIME_PATTERN),
+            # Text or a number, as the receiver reads it: the push's own time orders news about a device when
+            # nothing finer is sent, and a value that is not a time is none (the push is still news), null included.
+            "time": {"description": f"When Tomda sent it, {WALL_TIME}. A value that is not such a time is "
+                                    "ignored; a time outside the window around our clock refuses the push.",
+                     "anyOf": [{"type": "string", "nullable": True}, {"type": "integer"}]},
             "content": _ref(content),
         }, ("type", "content"))
 
     reading = _object("One connector's reading.", {
         "connectorId": _integer("Connector number; 0 or left out on a single-connector charger."),
         "clientOrderId": _string("Our order number."),
-        "deviceTime": _string(f"When the charger measured it, {WALL_TIME}."),
+        "deviceTime": _string(f"When the charger measured it, {WALL_TIME}; the content's when left out.",
+                              pattern=WALL_TIME_PATTERN),
         "chargerRunStatus": _string("Order status, appendix 3.", enum=list(mappers.ORDER_STATUS)),
         "chargeTime": _integer("Charging time so far, minutes."),
         "chargeVoltage": _integer("Voltage, 0.1 V."),
@@ -180,13 +220,15 @@ def _tomda_components() -> dict:
     }, ("clientOrderId", "chargerRunStatus", "chargeEnergy"))
     event = _object("One event.", {
         "eventCode": _string("Event code, appendix 5 (a code containing _FAULT_ is a fault)."),
-        "eventName": _string("Event name."),
-        "deviceTime": _string(f"When it happened, {WALL_TIME}."),
+        # Any value: a description, cut to 100 characters, never a reason to refuse.
+        "eventName": {"description": "Event name (any value; kept as text, cut to 100 characters)."},
+        "deviceTime": _string(f"When it happened, {WALL_TIME}.", pattern=WALL_TIME_PATTERN),
         "eventStatus": _string("Event state; HAPPENING when left out.", enum=list(mappers.EVENT_STATE)),
     }, ("eventCode", "deviceTime"))
     charger = _object("The charger, as §4.3.1 describes it.", {
         "serialNum": _string("Charger serial number."),
-        "chargerStatus": _string("Charger status, appendix 2.", enum=list(mappers.DEVICE_STATUS)),
+        "chargerStatus": _string(f"Charger status, appendix 2 ({', '.join(mappers.DEVICE_STATUS)}); another value "
+                                 "is kept as an unknown status.", maxLength=32),
         "lost": _integer("0 online, anything else offline."),
         "chargerDeviceType": _string("Tomda's device type (TOMDA_EV7K_T3, ...)."),
         "chargerDeviceName": _string("Device type name."),
@@ -194,18 +236,19 @@ def _tomda_components() -> dict:
         "hardwareVersion": _string("Hardware version."),
         "firmwareVersion": _string("Firmware version."),
         "commuType": _string("Communication type."),
-        "connectorCount": _integer("Number of connectors, when connectorInfo is left out."),
+        "connectorCount": _integer("Number of connectors, used when connectorInfo is left out."),
         "connectorInfo": {"type": "array", "description": "Each connector with its status.", "items": _object(
             "One connector.", {
-                "connectorId": _integer("Connector number."),
-                "connectorStatus": _string("Connector status, appendix 2; the charger's when left out.",
-                                           enum=list(mappers.DEVICE_STATUS)),
-            }, ("connectorId",))},
+                "connectorId": _integer("Connector number; 0 or left out on a single-connector charger."),
+                "connectorStatus": _string("Connector status, appendix 2, as chargerStatus; the charger's when left "
+                                           "out.", maxLength=32),
+            })},
     }, ("serialNum",))
     components = {
         "TomdaWorkDataContent": _object("WORK_DATA (§5.5.1): a charger's readings during a session, every minute.", {
             "serialNum": _string("Charger serial number."),
-            "deviceTime": _string(f"When the charger reported, {WALL_TIME}; a reading's own deviceTime wins."),
+            "deviceTime": _string(f"When the charger reported, {WALL_TIME}; a reading's own deviceTime wins.",
+                                  pattern=WALL_TIME_PATTERN),
             "workDataInfo": {"type": "array", "minItems": 1, "items": reading, "description": "One per connector."},
         }, ("serialNum", "workDataInfo")),
         "TomdaEventContent": _object("EVENT_DATA or EVENT_INFO (§5.5.2): alarms and faults.", {
@@ -213,7 +256,7 @@ def _tomda_components() -> dict:
             "eventSource": _string("Where: CHARGER (default), CHARGER_PLUG or SERVER.",
                                    enum=list(mappers.EVENT_SOURCE)),
             "connectorId": _integer("Connector number, for CHARGER_PLUG events."),
-            "eventCount": _integer("Number of events."),
+            "eventCount": _integer("Number of events (not used)."),
             "eventInfo": {"type": "array", "minItems": 1, "items": event,
                           "description": "The events (`eventinfo` is read too)."},
         }, ("serialNum", "eventInfo")),
@@ -243,7 +286,7 @@ def _tomda_components() -> dict:
         "TomdaFeeResultContent": _object("PUSH_ELEC_FEE_RESULT (§5.5.7): whether a tariff we sent was set.", {
             "serialNum": _string("Charger serial number."),
             "clientElecFeeModelId": _string("Our fee template id."),
-            "pushResult": _integer("1 set, 0 failed.", enum=[0, 1]),
+            "pushResult": _integer("1 set; 0 (or any other number) failed."),
         }, ("serialNum", "clientElecFeeModelId", "pushResult")),
     }
     kinds = {
@@ -255,6 +298,8 @@ def _tomda_components() -> dict:
         "TomdaFeeQuery": (["QUERY_CHARGER_ELEC_FEE"], "TomdaFeeQueryContent"),
         "TomdaFeeResultPush": (["PUSH_ELEC_FEE_RESULT"], "TomdaFeeResultContent"),
     }
+    for name in list(components):
+        components[name] = _as_tomda_reads(components[name])
     mapping = {}
     for name, (types, content) in kinds.items():
         components[name] = push(types, content, components[content]["description"])
@@ -387,7 +432,7 @@ def _tomda(urlconf):
                                   _examples(("unstored", "Not stored", unstored))),
         },
     }
-    return path, {"post": operation}, _tomda_components()
+    return {path: {"post": operation}}, _tomda_components()
 
 
 # --- Wanzhuang -----------------------------------------------------------------------------------------
@@ -405,11 +450,11 @@ WANZHUANG_CODES = (
 )
 
 WANZHUANG_DESCRIPTION = """\
-Wanzhuang calls each callback back at a URL of its own: `{name}` is `start_power` (the port began charging, or
-did not: `state`), `finish_order` (the session's final figures), `icc_pay_req` (an online card swiped on a
-port) or `offline_profit` (the device's running totals of coin and offline-card revenue). The body is a form:
-urlencoded for the first three, multipart for offline_profit (either is read for any of them); every field is
-text.
+Wanzhuang calls each callback back at a URL of its own, `/integrations/wanzhuang/callback/<name>`: `start_power`
+(the port began charging, or did not: `state`), `finish_order` (the session's final figures), `icc_pay_req` (an
+online card swiped on a port) or `offline_profit` (the device's running totals of coin and offline-card revenue).
+A name we do not know is stored and refused (code 1002). The body is a form: urlencoded for the first three,
+multipart for offline_profit (either is read for any of them); every field is text.
 
 Every callback carries `app_id`, `timestamp` (Unix seconds) and `sign`, checked as our calls to Wanzhuang are
 signed; an unsigned callback is refused unless WANZHUANG_CALLBACK_SIGNATURE_REQUIRED is off.
@@ -429,6 +474,11 @@ DEVICE = {
     "device_port": _integer("Port number, from 1.", minimum=1, maximum=255),
 }
 CHARGE_ID = _string("Our order number without its century: 1 to 18 digits.", pattern=r"^\d{1,18}$")
+
+
+# Each callback's body component.
+WANZHUANG_BODIES = {"start_power": "WanzhuangStartPower", "finish_order": "WanzhuangFinishOrder",
+                    "icc_pay_req": "WanzhuangCardSwipe", "offline_profit": "WanzhuangOfflineProfit"}
 
 
 def _wanzhuang_components(kinds: list[str]) -> dict:
@@ -465,15 +515,9 @@ def _wanzhuang_components(kinds: list[str]) -> dict:
             "time": _integer("The device's time of the totals, Unix seconds."),
         }, ("device_num", "coin", "card", "time")),
     }
-    known = {"start_power": "WanzhuangStartPower", "finish_order": "WanzhuangFinishOrder",
-             "icc_pay_req": "WanzhuangCardSwipe", "offline_profit": "WanzhuangOfflineProfit"}
-    missing = set(kinds) - set(known)
+    missing = set(kinds) - set(WANZHUANG_BODIES)
     if missing:
         logger.warning("the OpenAPI schema does not describe the Wanzhuang callbacks %s", sorted(missing))
-    components["WanzhuangCallback"] = {
-        "description": "The fields of the callback the path names.",
-        "anyOf": [_ref(known[kind]) for kind in kinds if kind in known],
-    }
     components["WanzhuangReply"] = _object(
         "Our answer, in Wanzhuang's envelope `{code, message, data}`. HTTP 200 for every answer but those noted.\n\n"
         + "| code | meaning |\n|---|---|\n" + "\n".join(f"| {code} | {text} |" for code, text in WANZHUANG_CODES),
@@ -504,8 +548,7 @@ WANZHUANG_REQUESTS = {
 
 
 def _wanzhuang(urlconf):
-    path = _path(urlconf, "wanzhuang_callback", "name")
-    if path is None:
+    if _path(urlconf, "wanzhuang_callback", "name") is None:
         return None
     from integrations.inbox import InboundRejected
     from integrations.inbox.references import named
@@ -535,33 +578,31 @@ def _wanzhuang(urlconf):
                                                           setting=WanzhuangInbox.allowed_ips_setting))
         too_large = refused(RejectReason.MALFORMED, _translated(TOO_LARGE, size="12582912"))
         unstored = inbox.reply_unstored()[0]
-    form_examples = _examples(*((kind, kind, WANZHUANG_REQUESTS[kind]) for kind in kinds
-                                if kind in WANZHUANG_REQUESTS and kind != "offline_profit"))
-    multipart_examples = _examples(("offline_profit", "offline_profit", WANZHUANG_REQUESTS.get("offline_profit")))
-    operation = {
-        "operationId": "wanzhuang_callback",
-        "summary": "Receive a Wanzhuang callback",
-        "description": WANZHUANG_DESCRIPTION,
-        "tags": [TAG],
-        "parameters": [{
-            "name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": kinds},
-            "description": "The callback; any other name is stored and refused (code 1002).",
-        }],
-        "requestBody": {"required": True, "content": {
-            FORM: {"schema": _ref("WanzhuangCallback"), "examples": form_examples},
-            MULTIPART: {"schema": _ref("WanzhuangCallback"), "examples": multipart_examples},
-        }},
-        "responses": {
-            "200": _json_response("Stored or refused: code says which.", "WanzhuangReply", ok_examples),
-            "403": _json_response("The sender is not in WANZHUANG_CALLBACK_ALLOWED_IPS (code 1001).", "WanzhuangReply",
-                                  _examples(("sender", "Sender not allowed", sender))),
-            "413": _json_response("The body is larger than we accept (code 1002); nothing was kept.",
-                                  "WanzhuangReply", _examples(("too large", "Body too large", too_large))),
-            "503": _json_response("We could not store the callback (code 0): send it again.", "WanzhuangReply",
-                                  _examples(("unstored", "Not stored", unstored))),
-        },
+    responses = {
+        "200": _json_response("Stored or refused: code says which.", "WanzhuangReply", ok_examples),
+        "403": _json_response("The sender is not in WANZHUANG_CALLBACK_ALLOWED_IPS (code 1001).", "WanzhuangReply",
+                              _examples(("sender", "Sender not allowed", sender))),
+        "413": _json_response("The body is larger than we accept (code 1002); nothing was kept.",
+                              "WanzhuangReply", _examples(("too large", "Body too large", too_large))),
+        "503": _json_response("We could not store the callback (code 0): send it again.", "WanzhuangReply",
+                              _examples(("unstored", "Not stored", unstored))),
     }
-    return path, {"post": operation}, _wanzhuang_components(kinds)
+    items = {}
+    for kind in kinds:
+        body = _ref(WANZHUANG_BODIES[kind]) if kind in WANZHUANG_BODIES else {"type": "object"}
+        examples = _examples((kind, kind, WANZHUANG_REQUESTS.get(kind)))
+        # The form Wanzhuang sends this callback as first: either is read.
+        media = (MULTIPART, FORM) if kind == "offline_profit" else (FORM, MULTIPART)
+        items[_path(urlconf, "wanzhuang_callback", name=kind)] = {"post": {
+            "operationId": f"wanzhuang_callback_{kind}",
+            "summary": f"Receive Wanzhuang's {kind} callback",
+            "description": WANZHUANG_DESCRIPTION,
+            "tags": [TAG],
+            "requestBody": {"required": True, "content": {
+                type_: {"schema": body, **({"examples": examples} if examples else {})} for type_ in media}},
+            "responses": responses,
+        }}
+    return items, _wanzhuang_components(kinds)
 
 
 # --- 4pyun -------------------------------------------------------------------------------------------------
@@ -580,9 +621,10 @@ FOURPYUN_CODES = (
 )
 
 FOURPYUN_DESCRIPTION = """\
-4pyun (P云) pushes what it knows of our charging orders, each kind to a URL of its own: `{name}` is `start-result`
-(推送启动充电结果), `stop-result` (推送停止充电结果), `charging-status` (推送充电状态) or `order-info`
-(推送充电订单信息). The body is an urlencoded UTF-8 form; every field is text, and fields we do not know are
+4pyun (P云) pushes what it knows of our charging orders, each kind to a URL of its own,
+`/integrations/4pyun/push/<name>`: `start-result` (推送启动充电结果), `stop-result` (推送停止充电结果),
+`charging-status` (推送充电状态) or `order-info` (推送充电订单信息); a name we do not know is stored and refused
+(code 400). The body is an urlencoded UTF-8 form; every field is text, and fields we do not know are
 tolerated.
 
 A push that carries `sign` is checked as 4pyun signs a form (MD5 of the non-empty fields but `sign`, sorted, then
@@ -596,60 +638,95 @@ again (with a new timestamp or signature) is answered success and kept once. Tim
 
 FOURPYUN_SIGNED = {
     "app_id": _string("Our app id at 4pyun (FOURPYUN_APP_ID)."),
-    "timestamp": _integer("When 4pyun signed it, milliseconds since 1970."),
-    "sign_type": _string("The signature's method.", enum=["MD5"]),
+    "timestamp": _integer("When 4pyun signed it, milliseconds since 1970 (not held to a window: a copy is "
+                          "deduplicated instead).", minimum=0, maximum=4_102_444_800_000),
+    "sign_type": _string("The signature's method: MD5. Signed like any other field."),
     "sign": _string("MD5 of the other non-empty fields, sorted by name, then &app_secret=<secret>: 32 hex digits "
                     "in either case."),
 }
-BLANK_OR_WALL_TIME = r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})?$"
+BLANK = r"^\s*$"
+BLANK_OR_WALL_TIME = r"^(\s*|\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})$"
+# A text field as the receiver reads it: not blank, and without a NUL, which no text column keeps.
+FILLED_TEXT = r"^[^\x00]*\S[^\x00]*$"
+ANY_TEXT = r"^[^\x00]*$"
+
+
+# Each push's body component.
+FOURPYUN_BODIES = {"start-result": "FourpyunResult", "stop-result": "FourpyunResult",
+                   "charging-status": "FourpyunCharging", "order-info": "FourpyunCharging"}
 
 
 def _fourpyun_components(kinds: list[str]) -> dict:
+    from integrations import values
+    from integrations.fourpyun.mappers import FINISHED
     from integrations.fourpyun.protocol import DEVICE_TYPES, ENERGY_CODES, REPLENISH_STATES
 
-    states = _integer("replenish_state: 0 未充电, -1 启动失败/充电异常, 2 充电中, 3 充电完成.",
-                      enum=list(REPLENISH_STATES))
+    def text(description: str, length: int) -> dict:
+        return _string(description, pattern=FILLED_TEXT, maxLength=length)
+
+    def amount(description: str) -> dict:
+        return _integer(description, minimum=0, maximum=values.AMOUNT_FEN_MAX)
+
+    def states(allowed) -> dict:
+        return _integer("replenish_state: 0 未充电, -1 启动失败/充电异常, 2 充电中, 3 充电完成.", enum=list(allowed))
+
+    # The lengths are those of the columns that keep them (integrations/fourpyun/protocol.py).
     result = {
-        "station_uuid": _string("4pyun's station UUID of the order's station."),
-        "order": _string("Our order number (20 digits)."),
-        "device_no": _string("Device number."),
-        "port_no": _string("Port number."),
-        "state": states,
-        "state_desc": _string("4pyun's words for the state."),
+        "station_uuid": text("4pyun's station UUID of the order's station.", 64),
+        "order": text("Our order number (20 digits).", 20),
+        "device_no": text("Device number.", 64),
+        "port_no": text("Port number.", 16),
+        "state": states(REPLENISH_STATES),
+        "state_desc": _string("4pyun's words for the state.", pattern=ANY_TEXT, maxLength=255),
     }
     required = ("station_uuid", "order", "device_no", "port_no", "state")
-    charging = {
-        **result,
-        "device_type": _integer("0 汽车充电桩, 1 两轮电瓶车充电设备.", enum=list(DEVICE_TYPES)),
-        "energy_code": _string("CN_AC 交流慢充, CN_DC 直流快充.", enum=list(ENERGY_CODES)),
-        "start_time": _string(f"Start, {WALL_TIME}; blank before the session started. Required at state 3.",
-                              pattern=BLANK_OR_WALL_TIME),
-        "end_time": _string(f"End, {WALL_TIME}; blank before the session ended. Required at state 3.",
-                            pattern=BLANK_OR_WALL_TIME),
-        "replenish_time": _integer("Charging time, seconds.", minimum=0),
-        "plate": _string("Licence plate; blank for none."),
-        "quantity": _integer("Energy, 0.001 kWh (Wh).", minimum=0),
-        "total_value": _integer("Total, fen: energy_value + fee_value.", minimum=0),
-        "energy_value": _integer("Electricity fee, fen.", minimum=0),
-        "fee_value": _integer("Service fee, fen.", minimum=0),
-    }
-    charging_required = (*required, "device_type", "energy_code", "replenish_time", "quantity", "total_value",
-                         "energy_value", "fee_value")
+
+    def charging(description: str, allowed, times: str, pattern: str, more_required: tuple[str, ...]) -> dict:
+        return _object(description, {
+            **result,
+            "state": states(allowed),
+            "device_type": _integer("0 汽车充电桩, 1 两轮电瓶车充电设备.", enum=list(DEVICE_TYPES)),
+            "energy_code": _string("CN_AC 交流慢充, CN_DC 直流快充.", enum=list(ENERGY_CODES)),
+            "start_time": _string(f"Start, {WALL_TIME}; {times}", pattern=pattern),
+            "end_time": _string(f"End, {WALL_TIME}, not before start_time and at most "
+                                f"{values.SESSION_SECONDS_MAX // 86_400} days after it; {times}", pattern=pattern),
+            "replenish_time": _integer("Charging time, seconds.", minimum=0, maximum=values.SESSION_SECONDS_MAX),
+            "plate": _string("Licence plate; blank for none.", pattern=ANY_TEXT, maxLength=16),
+            "quantity": _integer("Energy, 0.001 kWh (Wh).", minimum=0, maximum=values.ENERGY_WH_MAX),
+            "total_value": amount("Total, fen: energy_value + fee_value (a push whose total is not their sum is "
+                                  "refused)."),
+            "energy_value": amount("Electricity fee, fen."),
+            "fee_value": amount("Service fee, fen."),
+            **FOURPYUN_SIGNED,
+        }, (*required, "device_type", "energy_code", "replenish_time", "quantity", "total_value", "energy_value",
+            "fee_value", *more_required))
+
+    ongoing = [state for state in REPLENISH_STATES if state != FINISHED]
     components = {
         "FourpyunResult": _object("start-result or stop-result: whether the port started or stopped.",
                                   {**result, **FOURPYUN_SIGNED}, required),
-        "FourpyunCharging": _object("charging-status or order-info: the session as 4pyun knows it.",
-                                    {**charging, **FOURPYUN_SIGNED}, charging_required),
+        "FourpyunChargingOngoing": {
+            "allOf": [charging("charging-status or order-info of a session not finished (state 0, -1 or 2).",
+                               ongoing, "blank before the session started or ended.", BLANK_OR_WALL_TIME, ())],
+            # An end without its start cannot be read.
+            "anyOf": [
+                {"properties": {"end_time": {"type": "string", "pattern": BLANK}}},
+                {"properties": {"start_time": {"type": "string", "pattern": WALL_TIME_PATTERN}},
+                 "required": ["start_time"]},
+            ],
+        },
+        "FourpyunChargingFinished": charging(
+            "charging-status or order-info of a finished session (state 3): its times are required.", [FINISHED],
+            "required at state 3.", WALL_TIME_PATTERN, ("start_time", "end_time")),
+        "FourpyunCharging": {
+            "description": "charging-status or order-info: the session as 4pyun knows it. Its times fall in the window "
+                           "around our clock.",
+            "oneOf": [_ref("FourpyunChargingOngoing"), _ref("FourpyunChargingFinished")],
+        },
     }
-    known = {"start-result": "FourpyunResult", "stop-result": "FourpyunResult", "charging-status": "FourpyunCharging",
-             "order-info": "FourpyunCharging"}
-    missing = set(kinds) - set(known)
+    missing = set(kinds) - set(FOURPYUN_BODIES)
     if missing:
         logger.warning("the OpenAPI schema does not describe the 4pyun pushes %s", sorted(missing))
-    components["FourpyunPush"] = {
-        "description": "The fields of the push the path names.",
-        "anyOf": [_ref(name) for name in dict.fromkeys(known[kind] for kind in kinds if kind in known)],
-    }
     components["FourpyunReply"] = _object(
         "Our answer, in 4pyun's envelope `{code, message, hint}` (`code` a string).\n\n"
         + "| code | meaning |\n|---|---|\n" + "\n".join(f"| {code} | {text} |" for code, text in FOURPYUN_CODES),
@@ -686,8 +763,7 @@ FOURPYUN_REQUESTS = {
 
 
 def _fourpyun(urlconf):
-    path = _path(urlconf, "fourpyun_push", "name")
-    if path is None:
+    if _path(urlconf, "fourpyun_push", "name") is None:
         return None
     from datetime import UTC, datetime
 
@@ -742,33 +818,31 @@ def _fourpyun(urlconf):
                                                           setting=FourpyunInbox.allowed_ips_setting))
         too_large = refused(RejectReason.MALFORMED, _translated(TOO_LARGE, size="12582912"))
         unstored = inbox.reply_unstored()[0]
-    operation = {
-        "operationId": "fourpyun_push",
-        "summary": "Receive a 4pyun push",
-        "description": FOURPYUN_DESCRIPTION,
-        "tags": [TAG],
-        "parameters": [{
-            "name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": kinds},
-            "description": "The push; any other name is stored and refused (code 400).",
-        }],
-        "requestBody": {"required": True, "content": {
-            FORM: {"schema": _ref("FourpyunPush"), "examples": _examples(
-                *((kind, kind, FOURPYUN_REQUESTS[kind]) for kind in kinds if kind in FOURPYUN_REQUESTS))},
-        }},
-        "responses": {
-            "200": _json_response("Stored (code 1001).", "FourpyunReply", ok_examples),
-            "400": _json_response("The push cannot be read (code 400); hint names the field.", "FourpyunReply",
-                                  bad_examples),
-            "401": _json_response("The signature is wrong or missing (code 401).", "FourpyunReply",
-                                  signature_examples),
-            "403": _json_response("The sender is not in FOURPYUN_PUSH_ALLOWED_IPS (code 403).", "FourpyunReply",
-                                  _examples(("sender", "Sender not allowed", sender))),
-            "404": _json_response("The order is not ours or not at that station (code 1002).", "FourpyunReply",
-                                  order_examples),
-            "413": _json_response("The body is larger than we accept (code 400); nothing of it was kept.",
-                                  "FourpyunReply", _examples(("too large", "Body too large", too_large))),
-            "503": _json_response("We could not store the push (code 503): send it again.", "FourpyunReply",
-                                  _examples(("unstored", "Not stored", unstored))),
-        },
+    responses = {
+        "200": _json_response("Stored (code 1001).", "FourpyunReply", ok_examples),
+        "400": _json_response("The push cannot be read (code 400); hint names the field.", "FourpyunReply",
+                              bad_examples),
+        "401": _json_response("The signature is wrong or missing (code 401).", "FourpyunReply", signature_examples),
+        "403": _json_response("The sender is not in FOURPYUN_PUSH_ALLOWED_IPS (code 403).", "FourpyunReply",
+                              _examples(("sender", "Sender not allowed", sender))),
+        "404": _json_response("The order is not ours or not at that station (code 1002).", "FourpyunReply",
+                              order_examples),
+        "413": _json_response("The body is larger than we accept (code 400); nothing of it was kept.",
+                              "FourpyunReply", _examples(("too large", "Body too large", too_large))),
+        "503": _json_response("We could not store the push (code 503): send it again.", "FourpyunReply",
+                              _examples(("unstored", "Not stored", unstored))),
     }
-    return path, {"post": operation}, _fourpyun_components(kinds)
+    items = {}
+    for kind in kinds:
+        body = _ref(FOURPYUN_BODIES[kind]) if kind in FOURPYUN_BODIES else {"type": "object"}
+        examples = _examples((kind, kind, FOURPYUN_REQUESTS.get(kind)))
+        items[_path(urlconf, "fourpyun_push", name=kind)] = {"post": {
+            "operationId": f"fourpyun_push_{kind.replace('-', '_')}",
+            "summary": f"Receive 4pyun's {kind} push",
+            "description": FOURPYUN_DESCRIPTION,
+            "tags": [TAG],
+            "requestBody": {"required": True, "content": {
+                FORM: {"schema": body, **({"examples": examples} if examples else {})}}},
+            "responses": responses,
+        }}
+    return items, _fourpyun_components(kinds)

@@ -22,6 +22,9 @@ SCHEDULES: tuple[PeriodicTask, ...] = (
     # The outbox's guarantee: due deliveries (retries, and any whose task the broker lost) are sent.
     PeriodicTask("outbox_sweep", "integrations.tasks.deliveries_sweep", minutes=1),
     PeriodicTask("inbox_retry_failed", "integrations.tasks.inbound_retry_failed", minutes=5),
+    # Tomorrow's partitions of the inbox and the samples exist days before they are needed, and the days past
+    # their retention go; hourly, so that a run missed or a table too busy for its lock is soon made good.
+    PeriodicTask("partitions_maintain", "backoffice.tasks.partitions_maintain", minutes=60),
 )
 
 

@@ -15,9 +15,9 @@ from datetime import date
 
 from django.db.models import Q, QuerySet
 
+from backoffice.days import business_day_bounds
 from integrations.inbox.protocol import InboundRejected
 from integrations.models import InboundMessage, InboundStatus, RejectReason, Verification
-from orders.days import business_day_bounds
 from orders.models import TERMINAL_STATUSES, Order, OrderSettlement, OrderStatus, StatementCategory
 from orders.reconciliation.sources import CounterpartyRecord, StatementSource
 from orders.services import Settlement

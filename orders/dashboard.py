@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.adminkit.charts import bar_chart
 from backoffice.adminkit.dashboard import Panel, panel_register
-from orders.days import BEIJING, business_day_of
+from backoffice.days import BEIJING, business_day_of
 from orders.models import LineState, OrderStatus, StatementLine
 from orders.models.close import UNRESOLVED_STATES
 from orders.selectors import orders_of_days

@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from backoffice.days import BEIJING
 from chargers.models import (
     Charger,
     ChargerEvent,
@@ -26,7 +27,6 @@ from chargers.models import (
 )
 from chargers.services import charger_offline_revenue_record
 from chargers.vendor import ChargeStrategy
-from orders.days import BEIJING
 from orders.exports import export_request
 from orders.models import (
     CardMovement,
@@ -319,11 +319,14 @@ def _orders(connectors, partners, today):
                 if Order.objects.filter(order_no=order.order_no).exists():
                     continue
                 order.save()
-                # created_at follows the session, as if the order had been placed at its start.
-                Order.objects.filter(pk=order.pk).update(created_at=order.started_at)
                 for sample in samples:
                     sample.order = order
                 OrderSample.objects.bulk_create(samples)
+                # created_at follows the session, as if the order had been placed at its start; the samples
+                # were received now.
+                Order.objects.filter(pk=order.pk).update(
+                    created_at=order.started_at,
+                    samples_until=max((sample.received_at for sample in samples), default=None))
                 OrderSettlement.objects.create(
                     order=order, source=SettlementSource.VENDOR, recorded_at=order.ended_at,
                     started_at=order.started_at, ended_at=order.ended_at, energy_wh=order.energy_wh,

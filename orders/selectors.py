@@ -3,9 +3,28 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 
-from orders.days import business_day_bounds
+from backoffice.days import business_day_bounds
 from orders.models import TERMINAL_STATUSES, BusinessDay, Order, OrderSample
 from tariffs.pricing import Breakdown, SessionTooLong, Tariff, price_session
+
+# An order's samples are received after it was created; by how much the receipt of one may seem earlier: the
+# web node that created the order and the worker that stored the sample read two clocks (kept in step by NTP).
+SAMPLE_CLOCK_SLACK = timedelta(minutes=5)
+
+
+def order_samples_of(order_id, *, created_at, until=None) -> QuerySet[OrderSample]:
+    """The samples of order `order_id` received from its creation (`created_at`) to `until` (when known).
+
+    The bounds are what lets PostgreSQL read the order's curve from the days' partitions it was received in
+    instead of probing every day of the retention; either may be an `OuterRef`.
+    """
+    rows = OrderSample.objects.filter(order_id=order_id, received_at__gte=created_at - SAMPLE_CLOCK_SLACK)
+    return rows if until is None else rows.filter(received_at__lte=until)
+
+
+def order_samples(*, order: Order) -> QuerySet[OrderSample]:
+    """`order`'s samples, through the days they were received in (`Order.samples_until`)."""
+    return order_samples_of(order.pk, created_at=order.created_at, until=order.samples_until)
 
 
 def order_price_breakdown(*, order: Order, samples: Iterable[OrderSample] | None = None) -> Breakdown | None:
@@ -23,7 +42,7 @@ session without any, its average power).
     tariff: Tariff = order.tariff_version.tariff
     if samples is None:
         # Not through `order.samples`: the related manager would read each row's order_id back, one query a row.
-        samples = (OrderSample.objects.filter(order_id=order.pk, left_out="").order_by("device_time", "id")
+        samples = (order_samples(order=order).filter(left_out="").order_by("device_time", "id")
                    .only("device_time", "energy_wh", "power_w"))
     samples = list(samples)
     if not tariff.by_energy:

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
-from orders.days import business_day_of
+from backoffice.days import business_day_of
 from orders.models import Order, OrderStatus
 from orders.reconciliation.services import statements_build
 from orders.selectors import business_day_closed, orders_quiet

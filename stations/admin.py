@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.adminkit import Operation, ReadOnlyAdminMixin, operation_run_selected
+from backoffice.adminkit import HistoryAdminMixin, Operation, ReadOnlyAdminMixin, operation_run_selected
 from backoffice.errors import REFUSALS, error_message
 from chargers.models import Charger
 from chargers.services import station_push
@@ -38,7 +38,7 @@ SEND_TO_VENDOR = Operation(
 
 
 @admin.register(Station)
-class StationAdmin(admin.ModelAdmin):
+class StationAdmin(HistoryAdminMixin, admin.ModelAdmin):
     list_display = (
         "code",
         "name",

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.history import EditHistory
 from tariffs.models import TariffTemplate, VehicleKind
 
 
@@ -51,6 +52,8 @@ class Station(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = EditHistory(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("station")

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
 
 from stations.models import Station
 from tariffs.models import TariffTemplate
@@ -24,5 +25,8 @@ def station_tariff_assign(*, station_ids, template: TariffTemplate) -> int:
                 }
             )
         changed = [station for station in stations if station.tariff_template_id != template.pk]
-        Station.objects.filter(pk__in=[station.pk for station in changed]).update(tariff_template=template)
+        for station in changed:
+            station.tariff_template = template
+        # One statement for any number of stations, and a history record for each (by the request's user).
+        bulk_update_with_history(changed, Station, ["tariff_template"])
         return len(changed)

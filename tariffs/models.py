@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.history import EditHistory
 from tariffs.pricing import Interval, Period, PowerTier, Tariff
 from tariffs.units import format_minute_of_day
 
@@ -60,6 +61,9 @@ class TariffTemplate(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # What operators edit; when is the record's own time.
+    history = EditHistory(excluded_fields=["updated_at"])
+
     class Meta:
         verbose_name = _("tariff template")
         verbose_name_plural = _("tariff templates")
@@ -111,6 +115,10 @@ class TariffDetail(models.Model):
         _("service price (0.0001 yuan)"),
         help_text=_("Per kWh for a time-of-use period, per charge unit for a power tier."),
     )
+
+    # A row's position follows its time or power and is renumbered after every save of the template
+    # (tariff_template_renumber): it is not an edit of its own.
+    history = EditHistory(excluded_fields=["position"])
 
     class Meta:
         verbose_name = _("tariff detail")

@@ -55,6 +55,12 @@ def tariff_version_publish(
                 _("Nothing to publish: the template is the same as version %(number)s.") % {"number": latest.number}
             )
         number = (template.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+        # The template's history tells its publications among its edits, with the note as the reason.
+        reason = _("Published as version %(number)s.") % {"number": number}
+        TariffTemplate.history.bulk_history_create(
+            [template], update=True, default_user=published_by, default_change_reason=f"{reason} {note}".strip(),
+            default_date=now,
+        )
         return TariffVersion.objects.create(
             template=template,
             number=number,

@@ -1,10 +1,24 @@
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
 import threading
-from contextlib import contextmanager
+import time
+from contextlib import contextmanager, suppress
+from pathlib import Path
 
+import pytest
+from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+
+from integrations.partner.simulator import CallbackReceiver, loads
 
 
 def get_counting_queries(client, url):
@@ -61,6 +75,31 @@ def wsgi_server():
         thread.join(timeout=10)
 
 
+class WireReceiver(CallbackReceiver):
+    """The partner's receiver, also noting every POST as it came, refused ones included: (body's notifyId,
+    X-Notify-Id header, notifyType). The receiver itself keeps only what it acknowledged."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._wire_lock = threading.Lock()
+        self._arrivals: list[tuple[str | None, str | None, str | None]] = []
+
+    def app(self, request):
+        try:
+            body = loads(request.body)
+        except ValueError:
+            body = None
+        body = body if isinstance(body, dict) else {}
+        with self._wire_lock:
+            self._arrivals.append((body.get("notifyId"), request.headers.get("X-Notify-Id"), body.get("notifyType")))
+        return super().app(request)
+
+    @property
+    def arrivals(self) -> list[tuple[str | None, str | None, str | None]]:
+        with self._wire_lock:
+            return list(self._arrivals)
+
+
 @contextmanager
 def tomda_cloud(settings, chargers, **options):
     """The Tomda simulator with `chargers` running, and our Tomda settings pointing at it."""
@@ -86,3 +125,174 @@ def wanzhuang_cloud(settings, devices, **options):
         settings.WANZHUANG_APP_SECRET = "sim-secret"
         settings.WANZHUANG_SIGN_METHOD = method
         yield sim
+
+
+# --- Tomda sessions, and their pushes as the bytes Tomda sends -------------------------------------------------
+
+
+def charging_orders(count: int, *, serial_prefix: str = "10124"):
+    """`count` Tomda chargers (serials `serial_prefix` + 5 digits) at one station, each with a session under way."""
+    import datetime as dt
+
+    from chargers.models import Vendor
+    from orders.models import OrderStatus
+    from tests.chargers.factories import ChargerFactory, ConnectorFactory
+    from tests.integrations.tomda.conftest import SESSION_START
+    from tests.orders.factories import OrderFactory
+    from tests.stations.factories import StationFactory
+    from tests.tariffs.factories import TariffVersionFactory
+
+    version = TariffVersionFactory()
+    station = StationFactory(tariff_template=version.template)
+    orders = []
+    for n in range(1, count + 1):
+        charger = ChargerFactory(station=station, vendor=Vendor.TOMDA, serial=f"{serial_prefix}{n:05d}",
+                                 last_seen_at=SESSION_START - dt.timedelta(hours=1))
+        orders.append(
+            OrderFactory(
+                connector=ConnectorFactory(charger=charger, number=1), partner=None, partner_order_no="",
+                status=OrderStatus.CHARGING, started_at=SESSION_START, ended_at=None, charge_seconds=0,
+                park_seconds=0, energy_wh=0, electricity_fee_fen=0, service_fee_fen=0, total_fee_fen=0, soc=None,
+                close_reason="", authorized_amount_fen=50_000, tariff_version=version,
+            )
+        )
+    return orders
+
+
+def tomda_body(kind: str, content: dict, *, time: str = "2026-11-21 10:00:00") -> str:
+    """A Tomda push's JSON body (§5.2.2)."""
+    return json.dumps({"type": kind, "time": time, "content": content}, ensure_ascii=False)
+
+
+def work_data(order, *, minutes: int, energy_wh: int) -> str:
+    """Tomda's reading of `order`'s session `minutes` into it, at `energy_wh`."""
+    from tests.integrations.tomda.conftest import work_item
+
+    return tomda_body("WORK_DATA", {"serialNum": order.charger.serial,
+                                    "workDataInfo": [work_item(order, minutes=minutes, energy_wh=energy_wh)]})
+
+
+# --- processes of ours beside the test ---------------------------------------------------------------------------
+
+
+def database_url_of(settings_dict: dict | None = None) -> str:
+    """DATABASE_URL of a database (by default the test database), for a process of our own to use."""
+    db = settings_dict or connection.settings_dict
+    if db.get("ENGINE") == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"  # the test database is a file (config.settings.test)
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+INBOX_WORKER_STOPPED = re.compile(r"inbox worker stopped after [\d.]+ s: (.*)")
+_worker_numbers = itertools.count()
+
+
+class InboxWorker:
+    """`manage.py inbox_worker` in a process of its own, on the test database (or the one `database_url` names);
+    its output goes to files (a pipe nobody reads could fill and stall it)."""
+
+    def __init__(self, tmp_path: Path, *args: str, database_url: str | None = None):
+        name = f"worker-{next(_worker_numbers)}"
+        self.out = tmp_path / f"{name}.out"
+        self.err = tmp_path / f"{name}.err"
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
+               "DATABASE_URL": database_url or database_url_of()}
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and manage.py)
+                [sys.executable, "manage.py", "inbox_worker", *args],
+                cwd=settings.BASE_DIR, env=env, stdout=out, stderr=err,
+            )
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the worker did not stop within {timeout} s; its log:\n{self.log()}")
+
+    def stopped_line(self) -> str:
+        found = INBOX_WORKER_STOPPED.search(self.out.read_text())
+        assert found, f"no stopped line; the worker's log:\n{self.log()}"
+        return found.group(1)
+
+    def processed(self) -> int:
+        found = re.search(r"processed (\d+)", self.stopped_line())
+        return int(found.group(1)) if found else 0
+
+    def log(self) -> str:
+        return self.out.read_text() + self.err.read_text()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def inbox_workers(tmp_path: Path, count: int, *args: str, database_url: str | None = None):
+    """`count` inbox workers started with `args`; each is killed on the way out if it still runs."""
+    started = []
+    try:
+        for _n in range(count):
+            started.append(InboxWorker(tmp_path, *args, database_url=database_url))
+        yield started
+    finally:
+        for worker in started:
+            worker.kill()
+
+
+class ProcessGroup:
+    """A long-running command of ours (gunicorn, `manage.py qcluster`) in a process group of its own, its output
+    in a file; `kill()` ends the whole group at once, as a machine losing power would, and is safe to repeat."""
+
+    def __init__(self, log: Path, argv: list[str], *, env: dict):
+        self.log_path = log
+        with log.open("a") as out:
+            self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and commands)
+                argv, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def members(self) -> set[int]:
+        """The pids of the group's processes now."""
+        found = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            if int(fields[2]) == self.pid:  # the process group id
+                found.add(int(stat.parent.name))
+        return found
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        # The group, whether or not its leader still runs: a child it forked may outlive it.
+        with suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def eventually(condition, *, timeout: float, interval: float = 0.02) -> float:
+    """Seconds until `condition()` held; fails after `timeout`."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"not so within {timeout} s")
+        time.sleep(interval)
+    return time.monotonic() - started

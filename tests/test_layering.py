@@ -4,6 +4,8 @@
   the adapter registry.
 - No app's admin imports another app's admin: the shared pieces are `backoffice.adminkit`'s.
 - `backoffice` imports none of our apps, so every app may import it.
+- `audit` (the history of Django's users and groups) imports none of them either.
+- `accounts` (staff sign-in) imports none of them either, and `backoffice` does not import it.
 """
 
 import ast
@@ -76,6 +78,17 @@ def test_no_apps_admin_imports_another_apps_admin(app):
 
 def test_backoffice_imports_none_of_our_apps():
     assert offending(sources("backoffice"), lambda module: module.split(".")[0] in (*APPS, "config")) == []
+
+
+def test_audit_imports_none_of_our_apps():
+    assert sources("audit")
+    assert offending(sources("audit"), lambda module: module.split(".")[0] in (*APPS, "config")) == []
+
+
+def test_accounts_imports_none_of_our_apps_and_backoffice_not_it():
+    assert sources("accounts")
+    assert offending(sources("accounts"), lambda module: module.split(".")[0] in (*APPS, "config")) == []
+    assert offending(sources("backoffice"), lambda module: module.split(".")[0] == "accounts") == []
 
 
 def test_the_walk_sees_each_import_it_must_refuse():

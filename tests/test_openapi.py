@@ -1,9 +1,11 @@
 """The OpenAPI schema at /api/schema/ and its Swagger UI at /api/docs/: valid, generated without a warning,
-complete (every partner interface of the contract, the vendor push endpoints), true to what the protocols
-read and answer, and browsable with nothing fetched from another host.
+complete (every DRF view and push receiver the URLs serve, /health/), true to what the protocols read and answer,
+and browsable with nothing fetched from another host. `.ci/schemathesis` runs the schemathesis CLI over the same
+schema against a live server.
 """
 
 import json
+import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from urllib.parse import urlencode, urlsplit
@@ -15,12 +17,14 @@ from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
+from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from jsonschema import Draft202012Validator
+from rest_framework.views import APIView
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -35,7 +39,9 @@ from integrations.tomda.protocol import push_parse
 from integrations.wanzhuang.protocol import callback_parse
 
 TOMDA_PUSH = "/integrations/tomda/push"
-WANZHUANG_CALLBACK = "/integrations/wanzhuang/callback/{name}"
+# Wanzhuang calls each callback back at a URL of its own, documented one path per callback with its own body.
+WANZHUANG_CALLBACK = "/integrations/wanzhuang/callback/{}"
+WANZHUANG_KINDS = ("start_power", "finish_order", "icc_pay_req", "offline_profit")
 PARTNER = "/api/partner/v1/{}"
 
 # The contract's interfaces: (method, {query parameter: required}); getToken's parameters are its body's.
@@ -122,7 +128,7 @@ def test_schema_is_served_to_anyone_and_is_valid_openapi_3(client, served):
     # and schemathesis, which tests the endpoints against it, reads every operation of it
     loaded = schemathesis.openapi.from_dict(served)
     labels = {result.ok().label for result in loaded.get_all_operations()}
-    assert {f"POST {TOMDA_PUSH}", f"POST {WANZHUANG_CALLBACK}"} <= labels
+    assert {f"POST {TOMDA_PUSH}", *(f"POST {WANZHUANG_CALLBACK.format(kind)}" for kind in WANZHUANG_KINDS)} <= labels
 
 
 def test_generation_has_no_warnings_or_errors():
@@ -156,6 +162,63 @@ def test_every_operation_is_tagged_and_named_once(served):
     assert {"partner", "vendor push"} <= tag_names
     # the schema's own endpoints are not part of the API
     assert not any(path.startswith("/api/schema") or path.startswith("/api/docs") for path in served["paths"])
+
+
+def served_views(patterns=None, prefix="/"):
+    """(schema path, view) of every URL the resolver serves, its parameters written {name} as the schema writes
+    them."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = str(entry.pattern)
+        path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.lstrip("^").rstrip("$"))
+        if isinstance(entry, URLResolver):
+            yield from served_views(entry.url_patterns, path)
+        elif isinstance(entry, URLPattern):
+            yield path, entry.callback
+
+
+def test_every_drf_view_and_push_receiver_the_urls_serve_is_in_the_schema(served):
+    documented = set(served["paths"])
+    drf, receivers, left_out = {}, {}, set()
+    for path, view in served_views():
+        view_class = getattr(view, "cls", None)
+        if isinstance(view_class, type) and issubclass(view_class, APIView):
+            if path.startswith(("/api/schema/", "/api/docs/")):
+                continue  # the schema's own endpoints (SERVE_INCLUDE_SCHEMA off)
+            if getattr(view_class, "schema", True) is None:
+                left_out.add(view_class.__name__)  # a view that says it is no endpoint
+                continue
+            drf[path] = view_class
+        elif getattr(view, "inbox_receiver", False):
+            receivers[path] = view
+
+    # Then every DRF view is documented at its path, and only the partner interface's catch-all declares itself
+    # no endpoint (it answers a name that is no interface)
+    assert drf and receivers
+    assert set(drf) - documented == set()
+    assert left_out == {"UnknownInterface"}
+    # every push receiver too: at its path, or, for a receiver of a kind per URL (`.../{name}`), at one path per
+    # kind, each resolving to that receiver
+    for path, view in receivers.items():
+        if "{" not in path:
+            assert path in documented, path
+            continue
+        template = re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$")
+        kinds = [candidate for candidate in documented if template.match(candidate)]
+        assert kinds, f"{path} has no documented path"
+        for candidate in kinds:
+            assert get_resolver().resolve(candidate).func is view, candidate
+    # and the load balancers' probe, which a middleware answers before any URL is resolved
+    assert operation(served, "/health/", "get")["tags"] == ["operations"]
+
+
+def test_health_is_documented_with_both_answers(served, components):
+    op = operation(served, "/health/", "get")
+
+    assert set(op["responses"]) == {"200", "503"}
+    for status, response in op["responses"].items():
+        content = response["content"]["application/json"]
+        for example in content["examples"].values():
+            assert conforms(components, content["schema"], example["value"]) == [], status
 
 
 # --- the partner interface (these need the views of integrations/partner/ and their URLs) ------------------
@@ -257,24 +320,36 @@ def test_tomda_push_is_documented_with_its_bodies_and_replies(served, components
     assert {"200", "1401", "2002"} <= codes
 
 
-def test_wanzhuang_callbacks_are_documented_with_their_forms_and_replies(served, components):
-    op = operation(served, WANZHUANG_CALLBACK, "post")
+@pytest.mark.parametrize(("kind", "body"), [("start_power", "WanzhuangStartPower"),
+                                            ("finish_order", "WanzhuangFinishOrder"),
+                                            ("icc_pay_req", "WanzhuangCardSwipe"),
+                                            ("offline_profit", "WanzhuangOfflineProfit")])
+def test_each_wanzhuang_callback_is_documented_at_its_url_with_its_form_and_replies(served, components, kind, body):
+    op = operation(served, WANZHUANG_CALLBACK.format(kind), "post")
 
     assert op["tags"] == ["vendor push"]
-    (name,) = op["parameters"]
-    assert name["in"] == "path" and name["required"] is True
-    assert set(name["schema"]["enum"]) == {"start_power", "finish_order", "icc_pay_req", "offline_profit"}
-    assert set(op["requestBody"]["content"]) == {"application/x-www-form-urlencoded", "multipart/form-data"}
-    finish = components["WanzhuangFinishOrder"]["properties"]
-    assert {"device_num", "device_port", "charge_id", "stop_reason", "eq_used", "pay_used", "sign"} <= set(finish)
+    assert op["operationId"] == f"wanzhuang_callback_{kind}"
+    assert "parameters" not in op
+    content = op["requestBody"]["content"]
+    assert set(content) == {"application/x-www-form-urlencoded", "multipart/form-data"}
+    assert {media["schema"]["$ref"] for media in content.values()} == {f"#/components/schemas/{body}"}
+    assert {"app_id", "timestamp", "sign"} <= set(components[body]["properties"])
     assert set(op["responses"]) == {"200", "403", "413", "503"}
     codes = {example["value"]["code"] for example in
              op["responses"]["200"]["content"]["application/json"]["examples"].values()}
     assert {1, 0, 1001, 1002} <= codes
 
 
+def test_wanzhuangs_finish_order_form_has_its_figures(components):
+    finish = components["WanzhuangFinishOrder"]["properties"]
+    assert {"device_num", "device_port", "charge_id", "stop_reason", "eq_used", "pay_used", "sign"} <= set(finish)
+
+
+VENDOR_PATHS = (TOMDA_PUSH, *(WANZHUANG_CALLBACK.format(kind) for kind in WANZHUANG_KINDS))
+
+
 def test_vendor_examples_are_true_to_the_documented_schemas(served, components):
-    for path in (TOMDA_PUSH, WANZHUANG_CALLBACK):
+    for path in VENDOR_PATHS:
         op = operation(served, path, "post")
         bodies = [(media, content) for media, content in op["requestBody"]["content"].items()]
         replies = [(status, response["content"]["application/json"]) for status, response in op["responses"].items()]
@@ -286,7 +361,8 @@ def test_vendor_examples_are_true_to_the_documented_schemas(served, components):
 
 def test_reply_examples_speak_chinese_as_the_receivers_do(served):
     # The receivers answer in Chinese; an example still in English means its text is no longer the receiver's.
-    for path, field in ((TOMDA_PUSH, "errorDesc"), (WANZHUANG_CALLBACK, "message")):
+    for path in VENDOR_PATHS:
+        field = "errorDesc" if path == TOMDA_PUSH else "message"
         for status, response in operation(served, path, "post")["responses"].items():
             for key, example in response["content"]["application/json"]["examples"].items():
                 text = example["value"][field]
@@ -320,20 +396,17 @@ def multipart(fields: dict) -> tuple[bytes, str]:
     return "".join([*parts, f"--{boundary}--\r\n"]).encode(), f"multipart/form-data; boundary={boundary}"
 
 
-def test_wanzhuang_request_examples_are_read_by_wanzhuangs_protocol(served):
-    content = operation(served, WANZHUANG_CALLBACK, "post")["requestBody"]["content"]
-    seen = set()
+@pytest.mark.parametrize("kind", WANZHUANG_KINDS)
+def test_wanzhuang_request_examples_are_read_by_wanzhuangs_protocol(served, kind):
+    content = operation(served, WANZHUANG_CALLBACK.format(kind), "post")["requestBody"]["content"]
 
     for media, body_of in (("application/x-www-form-urlencoded", urlencoded), ("multipart/form-data", multipart)):
-        for kind, example in content[media]["examples"].items():
-            value = example["value"]
-            body, content_type = body_of(value)
-            received = datetime.fromtimestamp(int(value["timestamp"]), UTC)
-            parsed = callback_parse(kind=kind, body=body, content_type=content_type, received_at=received)
-            assert parsed.kind == kind
-            seen.add(kind)
-
-    assert seen == {"start_power", "finish_order", "icc_pay_req", "offline_profit"}
+        (example,) = content[media]["examples"].values()
+        value = example["value"]
+        body, content_type = body_of(value)
+        received = datetime.fromtimestamp(int(value["timestamp"]), UTC)
+        parsed = callback_parse(kind=kind, body=body, content_type=content_type, received_at=received)
+        assert parsed.kind == kind
 
 
 # --- the docs page ---------------------------------------------------------------------------------------
@@ -365,15 +438,22 @@ def test_docs_page_is_public_and_loads_only_our_own_assets(client):
     parser.feed(html)
     # and everything it loads is ours: no scheme, no other host, and each a static file we have
     assert parser.addresses, "the page loads no Swagger UI"
+    # Swagger UI's start-up script is the page's own address with ?script (no inline script, for the content
+    # security policy); everything else is a static file we have
+    start_up = "/api/docs/?script="
+    assert start_up in parser.addresses
     for address in parser.addresses:
         parts = urlsplit(address)
         assert not parts.scheme and not parts.netloc, address
+        if address == start_up:
+            continue
         assert parts.path.startswith(f"/{settings.STATIC_URL.strip('/')}/"), address
         assert finders.find(parts.path.removeprefix(f"/{settings.STATIC_URL.strip('/')}/")), address
     assert any(address.endswith("swagger-ui-bundle.js") for address in parser.addresses)
     # it reads our schema, and Swagger UI does not fetch its validator badge from validator.swagger.io
-    assert '"/api/schema/"' in html
-    assert '"validatorUrl": null' in html
+    script = client.get(start_up).content.decode()
+    assert '"/api/schema/"' in script
+    assert '"validatorUrl": null' in script
 
 
 # --- the endpoints answer as documented ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 - `tables`: read-only admins of vendor-written rows, lists that stay fast on tables of millions of rows;
 - `display`: links in translated messages, times to the second, bodies shown readably;
+- `history`: each object's history page (who changed which field from what to what), read-only;
 - `actions`: running an operator's request over the selected rows, with one message per outcome;
 - `parameters`: bad parameters in an admin address answered with a message or an empty result, never a
   server error, on every ModelAdmin of the site (`GuardedAdminSite`, the default admin site).
@@ -17,6 +18,7 @@ from .actions import (
     too_many_selected,
 )
 from .display import admin_link, html_message, listed, local_time, pre, pretty_json, pretty_text, short_error
+from .history import HistoryAdminMixin
 from .paginators import LargeTablePaginator
 from .parameters import GuardedAdminSite, GuardedParametersAdminMixin
 from .tables import (
@@ -32,6 +34,7 @@ __all__ = [
     "VENDOR_ACTION_LIMIT",
     "GuardedAdminSite",
     "GuardedParametersAdminMixin",
+    "HistoryAdminMixin",
     "LargeTableAdminMixin",
     "LargeTablePaginator",
     "Operation",

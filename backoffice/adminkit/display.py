@@ -9,7 +9,6 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
-PRE_STYLE = "white-space: pre-wrap; word-break: break-all; margin: 0; max-height: 40em; overflow: auto;"
 SHORT_ERROR_CHARS = 80
 ITEMS_LISTED = 5  # in a message that lists failures; the rows' own pages have the rest
 
@@ -61,7 +60,9 @@ def pretty_text(text, *, content_type=""):
 def pre(text):
     if text in (None, ""):
         return None
-    return format_html('<pre style="{}">{}</pre>', PRE_STYLE, text)
+    # Styled by the admin's stylesheet (static/backoffice/admin.css): the content security policy refuses style
+    # attributes.
+    return format_html('<pre class="body">{}</pre>', text)
 
 
 def short_error(text):

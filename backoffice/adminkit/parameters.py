@@ -86,8 +86,9 @@ class GuardedChangeListMixin:
 
     def get_results(self, request):
         # Counting runs the query, and a value that fits no date or column fails it: as it is compiled or
-        # sent (OverflowError: `__year` of a year beyond any date, a number beyond 64 bits on SQLite) or in
-        # the database (DataError on PostgreSQL: a number beyond a numeric column's range). The savepoint
+        # sent (OverflowError: `__year` of a year beyond any date, a number beyond 64 bits on SQLite; ValueError:
+        # an address that is none, which PostgreSQL's inet adapter refuses) or in the database (DataError on
+        # PostgreSQL: a number beyond a numeric column's range). The savepoint
         # keeps the request's transaction usable after the database refused.
         try:
             with transaction.atomic(using=self.queryset.db):
@@ -95,7 +96,7 @@ class GuardedChangeListMixin:
         except IncorrectLookupParameters as error:
             # Django's answer to a page number past the last page.
             raise RefusedParameters([PAGE_VAR]) from error
-        except (DataError, OverflowError) as error:
+        except (DataError, OverflowError, ValueError) as error:
             names = self._address_parameters()
             if not names:
                 raise  # the list fails unfiltered: not the address's error

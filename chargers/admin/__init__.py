@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.adminkit import (
     VENDOR_ACTION_LIMIT,
+    HistoryAdminMixin,
     LargeTableAdminMixin,
     Operation,
     ReadOnlyAdminMixin,
@@ -171,7 +172,7 @@ def tariff_read_tell(model_admin, request, charger, tariff):
 
 
 @admin.register(Charger)
-class ChargerAdmin(admin.ModelAdmin):
+class ChargerAdmin(HistoryAdminMixin, admin.ModelAdmin):
     list_display = (
         "serial",
         "name",
@@ -195,6 +196,8 @@ class ChargerAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     inlines = (ConnectorInline,)
+    # Its connectors' numbers and names are edited on its page: their history is on its history page too.
+    history_related = ((Connector, "charger"),)
     actions = ("sync_from_vendor", "register_at_vendor", "reboot", "force_offline", "read_tariff")
     change_list_template = "admin/chargers/charger/change_list_tools.html"
 
@@ -276,7 +279,7 @@ FAULT_CLEAR = Operation(
 
 
 @admin.register(Connector)
-class ConnectorAdmin(admin.ModelAdmin):
+class ConnectorAdmin(HistoryAdminMixin, admin.ModelAdmin):
     list_display = (
         "charger_serial",
         "number",

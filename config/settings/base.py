@@ -4,6 +4,7 @@ Everything is read from the environment (django-environ). The defaults give a wo
 with nothing installed: an SQLite file, django-q2 on the ORM broker and a local-memory cache.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -34,6 +35,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    # Optional TOTP two-factor for staff, required of the groups in ADMIN_2FA_REQUIRED_GROUPS (accounts/twofactor/).
+    "django_otp",
+    "accounts.twofactor.apps.TOTPConfig",  # django_otp.plugins.otp_totp, named for the admin's index
+    # The content security policy of every page (CONTENT_SECURITY_POLICY below).
+    "csp",
     "tariffs",
     "stations",
     "chargers",
@@ -44,19 +50,44 @@ INSTALLED_APPS = [
     "integrations.wanzhuang.apps.WanzhuangConfig",
     "integrations.fourpyun.apps.FourpyunConfig",
     "integrations.partner.apps.PartnerConfig",
+    # Failed admin logins counted and locked out, and every login, logout and failed login recorded (django-axes,
+    # shown and unlocked in the admin by accounts/logins/). Before `accounts`, whose receivers read axes' record.
+    "axes",
+    # Staff accounts: the second factor (accounts/twofactor/), lockouts and login records (accounts/logins/).
+    "accounts",
+    # Field-level history of what people edit (django-simple-history); `audit` holds the users' and groups'
+    # history and re-registers their admin with it, so it comes after every app that registers an admin for them.
+    "simple_history",
+    "audit",
 ]
 
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",
     "integrations.inbox.middleware.PushReceiverMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Permissions-Policy everywhere, and no-store on admin pages (backoffice/security.py).
+    "backoffice.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The user of the request is the author of every history record it writes (backoffice/history.py).
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Every admin page asks for the second factor first when the user has one or must have one.
+    "accounts.twofactor.middleware.AdminTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes wants: it turns a login refused for a lockout into the lockout page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
+]
+
+# axes' backend first: it refuses a locked-out user name and address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -136,8 +167,54 @@ STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # export out only to a user with the permission.
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 
+# History of what people edit (backoffice/history.py). Read on each object's history page, never restored from it:
+# restoring would write an old version back past the rules of the services and forms. A change reason is text of
+# any length (a tariff's publication note is kept as the reason of the template's record).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 # Messages live in the server-side session, never in a cookie: one of them shows a partner's new secret, once.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# The back office's own stylesheets (static/), beside the apps' static files.
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Two-factor for staff (accounts/twofactor/): any staff user may add a TOTP authenticator; the members of these
+# groups (and superusers, when ADMIN_2FA_REQUIRED_FOR_SUPERUSERS is on) must, before any admin page opens.
+ADMIN_2FA_REQUIRED_GROUPS = env.list("ADMIN_2FA_REQUIRED_GROUPS", default=[])
+ADMIN_2FA_REQUIRED_FOR_SUPERUSERS = env.bool("ADMIN_2FA_REQUIRED_FOR_SUPERUSERS", default=False)
+# The account's name in the authenticator app: "<issuer>:<username>".
+ADMIN_2FA_ISSUER = env("ADMIN_2FA_ISSUER", default="充电后台")
+OTP_TOTP_ISSUER = ADMIN_2FA_ISSUER
+# After each wrong code the next is refused for 1, 2, 4, 8, ... seconds (this factor times 2^(failures-1)),
+# the right one too: guessing six digits takes years.
+OTP_TOTP_THROTTLE_FACTOR = env.int("ADMIN_2FA_THROTTLE_FACTOR", default=1)
+# django-otp's own device admin is replaced by ours, which never shows a secret.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Content security policy (django-csp) of every page: nothing from another host, no inline script or style, no
+# eval. The admin and the API docs (drf-spectacular-sidecar) load their scripts and stylesheets from our static
+# files; charts and the enrolment QR code are inline SVG elements, styled by classes. `data:` images are Django's
+# and Swagger UI's stylesheet icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# What SecurityMiddleware and XFrameOptionsMiddleware send, said here rather than left to Django's defaults.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -185,6 +262,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "integrations.openapi.vendor_push_paths",
+        # The load balancers' /health/, answered by a middleware before any URL (config/health.py).
+        "config.health.health_path",
     ],
 }
 
@@ -205,6 +284,14 @@ INBOX_PREPARED_INSERT = env.bool("INBOX_PREPARED_INSERT", default=True)
 # its sessions late, so the window reaches back further than ahead).
 INBOX_TIME_AHEAD_HOURS = env.int("INBOX_TIME_AHEAD_HOURS", default=24)
 INBOX_TIME_BEHIND_DAYS = env.int("INBOX_TIME_BEHIND_DAYS", default=93)
+
+# The tables that grow by tens of millions of rows a day (backoffice/partitions.py): on PostgreSQL one partition
+# per business day, created PARTITION_DAYS_AHEAD days ahead; a day past its retention is dropped, or detached
+# into the partition_archive schema ("detach") for an operator to dump. On SQLite, expired rows are deleted.
+INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=30)
+SAMPLES_RETENTION_DAYS = env.int("SAMPLES_RETENTION_DAYS", default=400)
+PARTITION_DAYS_AHEAD = env.int("PARTITION_DAYS_AHEAD", default=7)
+PARTITION_EXPIRED_ACTION = env.str("PARTITION_EXPIRED_ACTION", default="drop")
 # No session is priced that lasts longer than this: the pricing engine refuses it (and the admin's price
 # preview with it) instead of spreading its energy over years of periods.
 PRICING_MAX_SESSION_HOURS = env.int("PRICING_MAX_SESSION_HOURS", default=168)
@@ -212,6 +299,32 @@ PRICING_MAX_SESSION_HOURS = env.int("PRICING_MAX_SESSION_HOURS", default=168)
 # Load balancers (addresses or CIDR ranges) whose X-Forwarded-For names the real sender of a push;
 # from any other peer the header is ignored, since anyone can write it.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# Admin logins (django-axes; the pages are accounts/logins/). After AXES_FAILURE_LIMIT failed logins of one user name
+# from one address, that user name is refused from that address, the right password too, for AXES_COOLOFF_MINUTES
+# after the latest attempt (0: until a superuser unlocks it); a successful login clears the count. Per user name and
+# address together: a guesser behind the load balancer locks out neither everybody at its address nor the user
+# elsewhere, and trying many user names from one address gets each its own count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# A sign-in, with its second factor, lasts a working day; then the password (and the code) again.
+SESSION_COOKIE_AGE = env.int("SESSION_HOURS", default=12) * 3600
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30)) or None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Each attempt while locked starts the period again, so guessing on does not wait the lock out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+# The client's address as the push receivers see it: X-Forwarded-For only from TRUSTED_PROXIES, otherwise the peer.
+AXES_CLIENT_IP_CALLABLE = "integrations.inbox.senders.sender_address"
+# The locked-out user gets the admin's own page saying why, for how long and whom to ask (HTTP 429).
+AXES_LOCKOUT_CALLABLE = "accounts.logins.views.lockout_response"
+# Every failed login kept (the latest 1000 per user name), beside axes' record of each login and logout.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# axes' own admin pages are replaced by read-only ones for superusers (accounts/logins/admin.py).
+AXES_ENABLE_ADMIN = False
+# No banner at every start of every process; its log lines of a failed login still name the user and address.
+AXES_VERBOSE = False
+# A wrong second-factor code is a failed login too (accounts/twofactor/views.py); it is kept masked, as a password.
+AXES_SENSITIVE_PARAMETERS = ["code"]
 
 # The daily close. The previous business day's statements are built every night at this local time
 # (HH:MM, Asia/Shanghai): late enough for the night's sessions to have ended and been settled.
@@ -292,6 +405,9 @@ FOURPYUN_PUSH_ALLOWED_IPS = env.list("FOURPYUN_PUSH_ALLOWED_IPS", default=[])
 # The partner interface we serve (the 2017 pile-operator interface at /api/partner/v1/). Partners, their secrets,
 # callback URLs and stations are set in the admin; these are the rules every partner gets.
 PARTNER_TOKEN_SECONDS = env.int("PARTNER_TOKEN_SECONDS", default=7200)
+# After a secret is rotated, the one it replaced still gets tokens this long (unless the operator chose another
+# time), so that the partner deploys the new one to its servers without an outage.
+PARTNER_SECRET_OVERLAP_HOURS = env.int("PARTNER_SECRET_OVERLAP_HOURS", default=72)
 # chargeStart's `time` (the partner's clock) may be this far from ours, either way.
 PARTNER_START_TIME_WINDOW_SECONDS = env.int("PARTNER_START_TIME_WINDOW_SECONDS", default=300)
 # The longest window checkChargeOrders answers.

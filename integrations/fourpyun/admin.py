@@ -51,10 +51,10 @@ from backoffice.adminkit import (
     short_error,
     too_many_selected,
 )
+from backoffice.days import BEIJING, business_day_bounds, business_day_of
 from backoffice.errors import REFUSALS, error_message
 from chargers.models import Charger
 from integrations.models import DeliveryAttempt, DeliveryStatus, OutboundDelivery
-from orders.days import BEIJING, business_day_bounds, business_day_of
 from orders.models import TERMINAL_STATUSES, Order
 from orders.plates import NEW_ENERGY_PATTERN, ORDINARY_PATTERN
 from orders.services.vehicle import order_vehicle_set

@@ -24,8 +24,8 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backoffice.days import business_day_bounds
 from integrations.models import Counterparty, DeliveryStatus, OutboundDelivery
-from orders.days import business_day_bounds
 from orders.models import TERMINAL_STATUSES, Order
 from orders.reconciliation.sources import CounterpartyRecord, StatementSource
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -20,6 +21,7 @@ from django.db import DatabaseError, connection, models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice.days import business_day_bounds, business_day_of
 from integrations.models import InboundMessage, InboundStatus, RejectReason, Verification
 
 from .protocol import InboundRejected, InboxProtocol
@@ -69,9 +71,21 @@ def body_text(raw: bytes) -> str:
 
 _INSERT_COLUMNS: dict[str, tuple] = {}
 
+# A dedupe key is unique within a business day, which is what a day-partitioned table can enforce. Vendors
+# re-send within minutes, so a push received in the first hours of a day is also checked against the first
+# arrivals of the day before: a first arrival holds its key for the rest of its day and, at least, this long.
+DEDUPE_CARRY = timedelta(hours=1)
+
+
+def dedupe_carries_over(received_at) -> bool:
+    """Whether a push received at this instant also meets the first arrivals of the business day before."""
+    start, _end = business_day_bounds(business_day_of(received_at))
+    return received_at - start < DEDUPE_CARRY
+
 
 def _insert_plan():
-    """(fields, INSERT statement, defaults) of an InboundMessage row, worked out once per database kind."""
+    """(fields, INSERT statement, INSERT statement that also looks at the day before, defaults) of an
+    InboundMessage row, worked out once per database kind."""
     plan = _INSERT_COLUMNS.get(connection.vendor)
     if plan is None:
         fields = [field for field in InboundMessage._meta.concrete_fields if not field.primary_key]
@@ -80,9 +94,15 @@ def _insert_plan():
         table = connection.ops.quote_name(InboundMessage._meta.db_table)
         columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
         placeholders = ", ".join(["%s"] * len(fields))
+        held_the_day_before = (
+            f"SELECT 1 FROM {table} WHERE vendor = %s AND dedupe_key = %s AND received_day = %s"  # noqa: S608
+            " AND duplicate_of_id IS NULL AND NOT (dedupe_key = '')"
+        )
         plan = (
             [(field.attname, None if isinstance(field, plain) and not field.null else field) for field in fields],
             f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING id",  # noqa: S608
+            f"INSERT INTO {table} ({columns}) SELECT {placeholders} WHERE NOT EXISTS ({held_the_day_before})"  # noqa: S608
+            " ON CONFLICT DO NOTHING RETURNING id",
             # Callable defaults (the time of receipt) are worked out per row, the others once.
             {field.attname: (field.get_default if callable(field.default) else field.get_default())
              for field in fields},
@@ -94,20 +114,27 @@ def _insert_plan():
 def inbound_insert(*, notify: bool = False, **values) -> int | None:
     """Insert one row in a single statement; its id, or None when a first arrival already holds its key.
 
-    In autocommit this is one statement and one commit. The unique constraint on (vendor, dedupe key)
-    decides between concurrent copies (`ON CONFLICT DO NOTHING`). With `notify`, PostgreSQL tells the
-    waiting workers in the same statement, delivered when the insert commits.
+    In autocommit this is one statement and one commit. The unique constraint on (vendor, dedupe key, day)
+    decides between concurrent copies (`ON CONFLICT DO NOTHING`); in the first hours of a day, a first
+    arrival of the day before keeps a copy out as well (`DEDUPE_CARRY`), checked in the same statement.
+    With `notify`, PostgreSQL tells the waiting workers in the same statement, delivered when the insert
+    commits.
     """
-    fields, sql, defaults = _insert_plan()
+    fields, sql, carrying_sql, defaults = _insert_plan()
     unknown = values.keys() - defaults.keys()
     if unknown:
         raise TypeError(f"not InboundMessage columns: {sorted(unknown)}")
     row = {name: default() if callable(default) else default for name, default in defaults.items()
            if name not in values}
     row.update(values)
+    row["received_day"] = business_day_of(row["received_at"])
     params = [
         row[name] if field is None else field.get_db_prep_save(row[name], connection) for name, field in fields
     ]
+    if row["dedupe_key"] and dedupe_carries_over(row["received_at"]):
+        sql = carrying_sql
+        day_before = row["received_day"] - timedelta(days=1)
+        params += [row["vendor"], row["dedupe_key"], connection.ops.adapt_datefield_value(day_before)]
     postgresql = connection.vendor == "postgresql"
     if notify and postgresql:
         sql = f"WITH stored AS ({sql}) SELECT id, pg_notify(%s, '') FROM stored"  # noqa: S608
@@ -137,6 +164,28 @@ def _execute_prepared(sql: str, params: list):
     if connection.queries_logged:
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return found[0] if found else None
+
+
+def inbound_dedupe_holder(*, vendor: str, key: str, received_at, other_than: int | None = None) -> int | None:
+    """The id of the first arrival that holds `key` for a push received at `received_at`, or None.
+
+    Within a business day the unique constraint settles it; in the first hours of a day (`DEDUPE_CARRY`)
+    the day before is looked up too. On PostgreSQL each day is one partition's index. A copy sent later
+    than that is taken as news of its own.
+    """
+    if not key:
+        return None
+    day = business_day_of(received_at)
+    days = [day, day - timedelta(days=1)] if dedupe_carries_over(received_at) else [day]
+    holders = (
+        InboundMessage.objects.filter(vendor=vendor, dedupe_key=key, duplicate_of__isnull=True,
+                                      received_day__in=days)
+        .exclude(dedupe_key="")
+        .order_by("received_day", "id")
+    )
+    if other_than is not None:
+        holders = holders.exclude(pk=other_than)
+    return holders.values_list("pk", flat=True).first()
 
 
 _last_notified = 0.0
@@ -169,13 +218,8 @@ def _store_news(*, protocol: InboxProtocol, parsed, reply: dict, **values) -> tu
             _notified()  # a copy, which notifies nobody, leaves the next push to do it
         if stored is not None or not parsed.dedupe_key:
             return reply, 200
-        original = (
-            InboundMessage.objects.filter(vendor=protocol.vendor, dedupe_key=parsed.dedupe_key,
-                                          duplicate_of__isnull=True)
-            .exclude(dedupe_key="")
-            .values_list("pk", flat=True)
-            .first()
-        )
+        original = inbound_dedupe_holder(vendor=protocol.vendor, key=parsed.dedupe_key,
+                                         received_at=values["received_at"])
         if original is None:
             continue  # the first arrival was refused in the meantime and gave up its key: this one takes it
         duplicate_reply = protocol.reply_duplicate(original_id=original)

@@ -52,7 +52,9 @@ def _within(address, networks: tuple[Network, ...]) -> bool:
 
 
 def sender_address(request) -> str:
-    """The pushing client's address, taking the forwarded header only from a trusted proxy."""
+    """The pushing client's address, taking the forwarded header only from a trusted proxy.
+
+    The admin's login lockout and records take the client's address from here too (AXES_CLIENT_IP_CALLABLE)."""
     peer = request.META.get("REMOTE_ADDR", "")
     proxies = networks_of("TRUSTED_PROXIES")
     if not proxies or not _within(_address(peer), proxies):

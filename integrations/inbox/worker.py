@@ -37,7 +37,7 @@ from integrations.models import InboundMessage, InboundStatus, RejectReason, Ver
 from orders.models import Order
 
 from .protocol import InboundRejected, Parsed, inbox_protocol, protocols_registered
-from .receiver import MAX_AUTOMATIC_ATTEMPTS, NOTIFY_CHANNEL, clean_text
+from .receiver import MAX_AUTOMATIC_ATTEMPTS, NOTIFY_CHANNEL, clean_text, inbound_dedupe_holder
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def _apply(rows: list[InboundMessage]) -> Counter:
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     now = timezone.now()
-    processed: list[int] = []
+    processed: list[InboundMessage] = []
     refused: list[tuple[InboundMessage, InboundRejected]] = []
     failed: list[tuple[InboundMessage, str]] = []
     by_vendor: dict[str, list[tuple[InboundMessage, Parsed]]] = {}
@@ -234,7 +234,7 @@ def _apply(rows: list[InboundMessage]) -> Counter:
                 logger.warning("a batch of %d %s failed (%s); applying it push by push", len(items),
                                items[0][1].kind, exc)
             return False
-        processed.extend(row.pk for row, _parsed in items)
+        processed.extend(row for row, _parsed in items)
         return True
 
     def flush(protocol, gathered: dict[str, list]) -> None:
@@ -260,13 +260,15 @@ def _apply(rows: list[InboundMessage]) -> Counter:
             attempt(protocol, [(row, parsed)])
         flush(protocol, gathered)
 
+    # Each row by its id and its day, so that on PostgreSQL only its day's partition is looked in.
     if processed:
-        InboundMessage.objects.filter(pk__in=processed).update(
+        InboundMessage.objects.filter(pk__in=[row.pk for row in processed],
+                                      received_day__in={row.received_day for row in processed}).update(
             status=InboundStatus.PROCESSED, reject_reason="", error="", processed_at=now,
             attempts=F("attempts") + 1,
         )
     for row, exc in refused:
-        InboundMessage.objects.filter(pk=row.pk).update(
+        InboundMessage.objects.filter(pk=row.pk, received_day=row.received_day).update(
             status=InboundStatus.REJECTED, reject_reason=exc.reason, error=clean_text(exc.message)[:4000],
             processed_at=now, attempts=F("attempts") + 1,
             # A refused push gives up its dedupe key: once its cause is fixed (say, the charger imported),
@@ -274,7 +276,7 @@ def _apply(rows: list[InboundMessage]) -> Counter:
             dedupe_key="",
         )
     for row, error in failed:
-        InboundMessage.objects.filter(pk=row.pk).update(
+        InboundMessage.objects.filter(pk=row.pk, received_day=row.received_day).update(
             status=InboundStatus.FAILED, error=clean_text(error)[:4000], processed_at=now,
             attempts=F("attempts") + 1,
         )
@@ -362,17 +364,14 @@ def _taken_by_a_copy(row: InboundMessage) -> bool:
         return False
     if not key:
         return False
-    holder = (
-        InboundMessage.objects.filter(vendor=row.vendor, dedupe_key=key, duplicate_of__isnull=True)
-        .exclude(pk=row.pk).values_list("pk", flat=True).first()
-    )
+    holder = inbound_dedupe_holder(vendor=row.vendor, key=key, received_at=row.received_at, other_than=row.pk)
     if holder is None:
         try:
             with transaction.atomic():
                 InboundMessage.objects.filter(pk=row.pk).update(dedupe_key=key)
             return False
         except IntegrityError:  # a copy arrived this instant
-            holder = InboundMessage.objects.get(vendor=row.vendor, dedupe_key=key, duplicate_of__isnull=True).pk
+            holder = inbound_dedupe_holder(vendor=row.vendor, key=key, received_at=row.received_at, other_than=row.pk)
     InboundMessage.objects.filter(pk=row.pk).update(
         status=InboundStatus.DUPLICATE, duplicate_of_id=holder, dedupe_key=key, processed_at=timezone.now(),
         reject_reason="", error="",

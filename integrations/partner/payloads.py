@@ -26,8 +26,8 @@ from decimal import Decimal
 
 from django.utils import translation
 
+from backoffice.days import BEIJING
 from chargers.models import Charger, Connector, ConnectorStatus, CurrentType, ParkingStatus
-from orders.days import BEIJING
 from orders.models import CloseReason, Order, OrderStatus
 from orders.selectors import order_fees_so_far
 from stations.models import Station, StationAccess, StationStatus

@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum
 
-from orders.days import BEIJING
+from backoffice.days import BEIJING
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -84,8 +84,9 @@ MESSAGES = {
     Code.UNAVAILABLE: "系统繁忙，请稍后重试",
 }
 
-# The HTTP status of an answer in the envelope; the rest are 200.
-HTTP_STATUS = {Code.THROTTLED: 429, Code.SERVER_ERROR: 500, Code.UNAVAILABLE: 503}
+# The HTTP status of an answer in the envelope; the rest are 200. A wrong method is no answer of an interface: it
+# is 405 with Allow, as the vendor receivers answer one, and still in the envelope.
+HTTP_STATUS = {Code.METHOD: 405, Code.THROTTLED: 429, Code.SERVER_ERROR: 500, Code.UNAVAILABLE: 503}
 
 
 class Refusal(Exception):

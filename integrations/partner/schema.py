@@ -40,7 +40,7 @@ MEANINGS = {
     Code.INVALID: "A parameter (or the body) cannot be read or is out of range; msg names it and says why.",
     Code.TIME_WINDOW: "chargeStart's `time` is further than PARTNER_START_TIME_WINDOW_SECONDS (300 by default) from "
                       "our clock (a repeat of a start we took is answered whenever it comes).",
-    Code.METHOD: "Wrong HTTP method: getToken is POST, every other interface GET.",
+    Code.METHOD: "Wrong HTTP method: getToken is POST, every other interface GET. HTTP 405, with Allow.",
     Code.NO_INTERFACE: "Unknown interface name.",
     Code.NO_TOKEN: "No `token` parameter.",
     Code.BAD_TOKEN: "The token is not one of ours.",
@@ -288,7 +288,7 @@ PARAMETERS: dict[str, list[OpenApiParameter]] = {
     "syncStubGroupInfo": [
         _query("cityCode", "6-digit administrative division code of the city.", pattern=r"^\d{6}$"),
         _query("stubGroupType", 'Only stations of this type: "0" public, "1" private, "2" dedicated; all when '
-                                "left out.", required=False, enum=["0", "1", "2"]),
+                                "left out or empty.", required=False, enum=["", "0", "1", "2"]),
     ],
     "syncStubInfo": [_query("stubGroupId", "The station code (Id of syncStubGroupInfo).")],
     "getOrderInfo": [_query("orderId", "Our order number (OrderId).")],
@@ -424,7 +424,9 @@ SUMMARIES = {
 }
 DESCRIPTIONS = {
     "getToken": "POST with `org` and `secret` as a form or a JSON body. The token is valid `expiresIn` seconds; "
-                "asking again gives a new token, and older tokens stay valid until they expire.",
+                "asking again gives a new token, and older tokens stay valid until they expire. When the operator "
+                "rotates the secret, the previous one still works until the time it gives with the new one, and "
+                "tokens already issued stay valid until they expire.",
     "syncStubGroupInfo": "The stations visible to the partner in the city: its own stations plus every station "
                          "of its cities.",
     "syncStubInfo": "The stubs of one station with their fees (texts for people), status and guns.",

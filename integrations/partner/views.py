@@ -67,6 +67,8 @@ DENIED = {
     AuthFailureReason.EXPIRED_TOKEN: Code.EXPIRED_TOKEN,
     AuthFailureReason.UNKNOWN_ORG: Code.BAD_CREDENTIALS,
     AuthFailureReason.WRONG_SECRET: Code.BAD_CREDENTIALS,
+    # A secret a rotation replaced, once its overlap ended, is a wrong secret to the partner; the log says which.
+    AuthFailureReason.PREVIOUS_SECRET_EXPIRED: Code.BAD_CREDENTIALS,
     AuthFailureReason.NO_SECRET: Code.BAD_CREDENTIALS,
     AuthFailureReason.DISABLED: Code.DISABLED,
 }

@@ -13,6 +13,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.history import EditHistory
+
 
 class PartnerProtocol(models.TextChoices):
     """The interface a partner speaks with us; each is a folder of `integrations`."""
@@ -56,6 +58,26 @@ class PartnerAccess(models.Model):
         help_text=_("The last characters of the secret, to tell which one the partner holds."),
     )
     secret_set_at = models.DateTimeField(_("secret issued at"), null=True, blank=True, editable=False)
+    secret_last_used_at = models.DateTimeField(
+        _("secret last used at"), null=True, blank=True, editable=False,
+        help_text=_("When the secret last got a token: the partner has switched to it once it is used."),
+    )
+    # The secret a rotation replaced: it keeps working until `previous_secret_valid_until`, so that the partner's
+    # servers switch one by one. Its hash stays after that until the next rotation, so that a server still holding
+    # it is logged as such (AuthFailureReason.PREVIOUS_SECRET_EXPIRED) rather than as a guess.
+    previous_secret_hash = models.CharField(
+        _("previous secret (SHA-256)"), max_length=64, blank=True, editable=False,
+    )
+    previous_secret_hint = models.CharField(_("previous secret ends with"), max_length=8, blank=True, editable=False)
+    previous_secret_set_at = models.DateTimeField(
+        _("previous secret issued at"), null=True, blank=True, editable=False,
+    )
+    previous_secret_valid_until = models.DateTimeField(
+        _("previous secret valid until"), null=True, blank=True, editable=False,
+    )
+    previous_secret_last_used_at = models.DateTimeField(
+        _("previous secret last used at"), null=True, blank=True, editable=False,
+    )
     callback_url = models.URLField(
         _("callback URL"), max_length=500, blank=True,
         help_text=_("Where the partner's order callbacks are sent (start, progress, end); empty: none are sent."),
@@ -71,6 +93,14 @@ class PartnerAccess(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # What the operator set, and which secret was issued when (its hint and time). Never a secret's hash: the
+    # history would keep every hash for good. When a secret last got a token is bookkeeping (an update, no edit).
+    history = EditHistory(
+        excluded_fields=["secret_hash", "previous_secret_hash", "secret_last_used_at", "previous_secret_last_used_at",
+                         "updated_at"],
+        m2m_fields=["stations"],
+    )
+
     class Meta:
         verbose_name = _("partner access")
         verbose_name_plural = _("partner access")
@@ -81,6 +111,11 @@ class PartnerAccess(models.Model):
     @property
     def city_code_list(self) -> list[str]:
         return city_codes_parse(self.city_codes)
+
+    def previous_secret_works(self, now) -> bool:
+        """Whether the secret a rotation replaced still gets tokens at `now`."""
+        return bool(self.previous_secret_hash) and self.previous_secret_valid_until is not None \
+            and now < self.previous_secret_valid_until
 
 
 class PartnerToken(models.Model):
@@ -94,6 +129,8 @@ class PartnerToken(models.Model):
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     remote_addr = models.CharField(_("asked from"), max_length=64, blank=True)
+    # Which of the partner's two secrets got it, during a rotation: retiring the previous secret may end these.
+    by_previous_secret = models.BooleanField(_("got with the previous secret"), default=False)
 
     class Meta:
         verbose_name = _("partner token")
@@ -115,6 +152,8 @@ class AuthFailureReason(models.TextChoices):
     NO_SECRET = "no_secret", _("No secret issued yet")
     DISABLED = "disabled", _("Partner disabled")
     ORG_MISMATCH = "org_mismatch", _("Organisation code of another partner")
+    # The secret a rotation replaced, after its overlap ended (or it was retired): a partner server not yet switched.
+    PREVIOUS_SECRET_EXPIRED = "expired_secret", _("Previous secret, no longer valid")
 
 
 class PartnerAuthFailure(models.Model):

@@ -21,9 +21,9 @@ from django.db import transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext as _
 
+from backoffice.days import business_day_bounds
 from integrations.models import DeliveryStatus, OutboundDelivery, PartnerCheck
 from integrations.outbox import delivery_retry
-from orders.days import business_day_bounds
 from orders.models import TERMINAL_STATUSES, Order
 from orders.reconciliation.sources import CounterpartyRecord, StatementSource
 from tariffs.units import format_fen, format_wh

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from . import constants as c
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+WALL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 # Appendix 2: charger and connector status.
 DEVICE_STATUS = {
@@ -133,8 +135,15 @@ STRATEGIES_BY_KIND = {
 
 
 def wall_time(value) -> datetime:
-    """Tomda's local `yyyy-MM-dd HH:mm:ss` as an aware datetime; ValueError when it is not one."""
-    return datetime.strptime(str(value).strip(), TIME_FORMAT).replace(tzinfo=BEIJING)
+    """Tomda's local `yyyy-MM-dd HH:mm:ss` as an aware datetime; ValueError when it is not one.
+
+    Exactly that form, two digits a field (strptime alone would take `2026-1-3 9:31:00`), as the schema's
+    pattern says.
+    """
+    text = str(value)
+    if not WALL_TIME.fullmatch(text):
+        raise ValueError(f"{text!r} is not of the form yyyy-MM-dd HH:mm:ss")
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING)
 
 
 def parse_time(value, *, field: str, around: datetime | None = None) -> datetime:
@@ -173,7 +182,10 @@ def charger_info(charger: dict) -> ChargerInfo:
     serial = text(charger, "serialNum")
     lost = integer(charger, "lost", default=0)
     vendor_status = text(charger, "chargerStatus", required=False, max_length=32)
-    connectors = charger.get("connectorInfo") or []
+    connectors = charger.get("connectorInfo")
+    connectors = [] if connectors is None else connectors
+    # Read whenever sent, as every field is, though only a charger described without its connectors uses it.
+    count = integer(charger, "connectorCount", default=1, maximum=MAX_CONNECTOR)
     if not isinstance(connectors, list):
         raise MappingError(_("%(field)s must be a list.") % {"field": "connectorInfo"})
     described = []
@@ -189,7 +201,6 @@ def charger_info(charger: dict) -> ChargerInfo:
                                % {"field": "connectorId", "number": number})
         described.append(ConnectorInfo(number=number, vendor_status=status, status=device_status(status)))
     if not described:
-        count = integer(charger, "connectorCount", default=1, maximum=MAX_CONNECTOR)
         described = [
             ConnectorInfo(number=n, vendor_status=vendor_status, status=device_status(vendor_status))
             for n in range(1, max(count, 1) + 1)

@@ -194,7 +194,7 @@ def envelope_parse(*, body: bytes, content_type: str) -> Envelope:
         raise _malformed(_("The body nests deeper than %(depth)s levels.") % {"depth": MAX_DEPTH}) from exc
     kind, time = fields.get("type"), fields.get("time")
     for name, value in (("type", kind), ("time", time)):
-        if value is not None and not isinstance(value, str | int):
+        if value is not None and (not isinstance(value, str | int) or isinstance(value, bool)):
             raise _malformed(_("%(field)s must be text.") % {"field": name})
     problem = _unreadable_text(str(kind or ""), "type") or _unreadable_text(str(time or ""), "time")
     if problem:
@@ -236,6 +236,11 @@ def _push_time(envelope: Envelope) -> datetime | None:
 
 def _time(envelope: Envelope, value, field: str) -> datetime:
     return _read(mappers.parse_time, value, field=field, around=envelope.received_at)
+
+
+def _given(value) -> bool:
+    """Whether a field is sent: Tomda's cloud writes a field it leaves out as null or empty as often as not."""
+    return value is not None and value != ""
 
 
 def _object(content: dict, field: str) -> dict:
@@ -294,17 +299,20 @@ def _work_data(envelope: Envelope) -> WorkData:
 def _events(envelope: Envelope) -> Events:
     content = envelope.content
     serial = _read(values.text, content, "serialNum")
-    source = mappers.EVENT_SOURCE.get(str(content.get("eventSource") or "CHARGER"))
+    source_word = content.get("eventSource")
+    source = mappers.EVENT_SOURCE.get(str(source_word) if _given(source_word) else "CHARGER")
     if source is None:
-        raise _malformed(
-            _("eventSource %(source)s is unknown.") % {"source": values.shown(content.get("eventSource"))}
-        )
+        raise _malformed(_("eventSource %(source)s is unknown.") % {"source": values.shown(source_word)})
+    # Read whenever sent, as every field is; a charger-wide event is about no connector, whatever it says.
     number = None
-    if content.get("connectorId") not in (None, "") and source != "charger":
+    if _given(content.get("connectorId")):
         number = _read(mappers.connector_number, content.get("connectorId"))
+    if source == "charger":
+        number = None
+    _read(values.integer, content, "eventCount", default=0)
     events = []
     for event in _list_of_objects(content, "eventInfo", "eventinfo"):
-        state_word = str(event.get("eventStatus") or "HAPPENING")
+        state_word = str(event["eventStatus"]) if _given(event.get("eventStatus")) else "HAPPENING"
         state = mappers.EVENT_STATE.get(state_word)
         if state is None:
             raise _malformed(_("eventStatus %(state)s is unknown.") % {"state": values.shown(state_word)})
@@ -323,6 +331,8 @@ def _events(envelope: Envelope) -> Events:
 
 def _order_end(envelope: Envelope) -> OrderEnd:
     content = envelope.content
+    if _given(content.get("connectorId")):  # the order names its connector; still a connector number when sent
+        _read(mappers.connector_number, content.get("connectorId"))
     close_type = _read(values.text, content, "closeType", required=False)
     reason, reason_text = mappers.close_reason(close_type)
     cost = _read(values.integer, content, "chargeCost", default=0, maximum=values.AMOUNT_FEN_MAX)
@@ -354,7 +364,7 @@ def _order_end(envelope: Envelope) -> OrderEnd:
 
 def _device_report(envelope: Envelope) -> DeviceReport:
     content = envelope.content
-    device_type = str(content.get("deviceType") or "CHARGER")
+    device_type = str(content["deviceType"]) if _given(content.get("deviceType")) else "CHARGER"
     if device_type != "CHARGER":
         raise InboundRejected(
             _("deviceType %(type)s is not a charger; only CHARGER is handled.") % {"type": values.shown(device_type)},

@@ -16,10 +16,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backoffice.days import business_day_bounds
 from chargers.models import Vendor
 from chargers.selectors import offline_revenue_between
 from integrations.statements import VendorStatementSource, row_body
-from orders.days import business_day_bounds
 from orders.models import Order, OrderStatus
 from tariffs.units import format_fen
 

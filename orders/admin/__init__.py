@@ -11,10 +11,17 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.adminkit import LargeTableAdminMixin, Operation, ReadOnlyAdminMixin, admin_link, operation_run_selected
+from backoffice.adminkit import (
+    HistoryAdminMixin,
+    LargeTableAdminMixin,
+    Operation,
+    ReadOnlyAdminMixin,
+    admin_link,
+    operation_run_selected,
+)
 from chargers.vendor import ChargeStrategy
 from orders.models import ConflictKind, Order, OrderConflict, OrderSample, OrderSettlement, OrderStatus, Partner
-from orders.selectors import order_price_breakdown, order_price_stored
+from orders.selectors import order_price_breakdown, order_price_stored, order_samples
 from orders.services import order_settlement_resend
 from tariffs.display import render_breakdown
 from tariffs.units import format_duration, format_fen, format_tenths, format_wh
@@ -41,7 +48,7 @@ SETTLEMENT_RESEND = Operation(
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(HistoryAdminMixin, admin.ModelAdmin):
     list_display = ("name", "org_code", "enabled", "created_at")
     list_filter = ("enabled",)
     search_fields = ("name", "org_code")
@@ -87,11 +94,13 @@ class OrderSampleInline(SampleDisplayMixin, ReadOnlyAdminMixin, admin.TabularInl
     max_shown = 100
 
     def thinned_queryset(self, queryset, order):
-        ids = list(queryset.filter(order=order).values_list("pk", flat=True))
+        """The order's samples through the days they were received in (`order_samples`), thinned."""
+        rows = order_samples(order=order).order_by(*self.ordering)
+        ids = list(rows.values_list("pk", flat=True))
         total, shown = len(ids), self.max_shown
         if total <= shown:
-            return queryset
-        return queryset.filter(pk__in=[ids[i * (total - 1) // (shown - 1)] for i in range(shown)])
+            return rows
+        return rows.filter(pk__in=[ids[i * (total - 1) // (shown - 1)] for i in range(shown)])
 
 
 class SessionFiguresMixin:
@@ -297,7 +306,7 @@ class OrderAdmin(SessionFiguresMixin, ReadOnlyAdminMixin, LargeTableAdminMixin, 
 
     @admin.display(description=_("samples"))
     def samples(self, obj):
-        total = obj.samples.count()
+        total = order_samples(order=obj).count()
         if not total:
             return self.get_empty_value_display()
         text = ngettext("%(count)d sample", "%(count)d samples", total) % {"count": total}

@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.adminkit import LargeTableAdminMixin, ReadOnlyAdminMixin, admin_link, local_time
+from backoffice.adminkit import HistoryAdminMixin, LargeTableAdminMixin, ReadOnlyAdminMixin, admin_link, local_time
 from backoffice.errors import REFUSALS, error_message
 from orders.models import TERMINAL_STATUSES, CardMovement, CardMovementKind, ChargingCard, Order
 from orders.services import card_balance_change
@@ -144,7 +144,7 @@ class CardMovementInline(MovementDisplayMixin, ReadOnlyAdminMixin, admin.Tabular
 
 
 @admin.register(ChargingCard)
-class ChargingCardAdmin(admin.ModelAdmin):
+class ChargingCardAdmin(HistoryAdminMixin, admin.ModelAdmin):
     list_display = ("number", "holder", "mobile", "balance", "held", "enabled")
     list_filter = ("enabled",)
     search_fields = ("number", "holder", "mobile")

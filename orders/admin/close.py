@@ -25,8 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from django_q.tasks import async_task
 
 from backoffice.adminkit import ReadOnlyAdminMixin, admin_link, local_time
+from backoffice.days import business_day_bounds, business_day_of
 from backoffice.errors import REFUSALS, error_message
-from orders.days import business_day_bounds, business_day_of
 from orders.models import BusinessDay, DayEvent, LineAction, LineState, OrderStatus, Statement, StatementLine
 from orders.models.close import UNRESOLVED_STATES
 from orders.reconciliation.selectors import business_days_overview, day_statements

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.adminkit.charts import Plot, Tick, value_ticks
 from orders.models import Order, OrderStatus, SampleExclusion
-from orders.selectors import order_price_breakdown, order_price_stored
+from orders.selectors import order_price_breakdown, order_price_stored, order_samples
 from tariffs.models import TimeInterval
 from tariffs.pricing import Breakdown, LineKind
 from tariffs.units import format_fen, format_scaled, format_wh
@@ -146,7 +146,7 @@ def _time_ticks(start: datetime, end: datetime, x) -> tuple[Tick, ...]:
 
 def order_curve(*, order: Order) -> Curve | None:
     """The order's curve, or None when it has no samples."""
-    samples = list(order.samples.order_by("device_time", "id")
+    samples = list(order_samples(order=order).order_by("device_time", "id")
                    .values_list("device_time", "power_w", "energy_wh", "left_out", named=True))
     if not samples:
         return None

@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.adminkit import html_message, local_time
-from orders.days import business_day_of
+from backoffice.days import business_day_of
 from orders.exports import (
     MAX_DAYS,
     export_days_check,

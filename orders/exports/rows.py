@@ -21,8 +21,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from backoffice.days import BEIJING
 from chargers.models import Vendor
-from orders.days import BEIJING
 from orders.models import CloseReason, LineState, Order, OrderStatus, StatementLine
 from orders.selectors import orders_of_days
 

@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.history import EditHistory
+
 
 class ChargingCard(models.Model):
     """An online card (the vendor asks us before a swipe starts a session); its balance pays the sessions."""
@@ -20,6 +22,10 @@ class ChargingCard(models.Model):
     enabled = models.BooleanField(_("enabled"), default=True, help_text=_("A disabled card starts no session."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # Its holder, mobile and whether it is enabled. The balance is left out: every change of it is a movement
+    # (who, when, how much, why), and sessions paying it would otherwise write a record each.
+    history = EditHistory(excluded_fields=["balance_fen", "updated_at"])
 
     class Meta:
         verbose_name = _("charging card")

@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.history import EditHistory
 from chargers.models import Charger, Connector
 from chargers.vendor import ChargeStrategy
 from stations.models import Station
@@ -85,6 +86,8 @@ class Partner(models.Model):
     name = models.CharField(_("name"), max_length=100)
     enabled = models.BooleanField(_("enabled"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = EditHistory()
 
     class Meta:
         verbose_name = _("partner")
@@ -189,6 +192,9 @@ class Order(models.Model):
     last_data_at = models.DateTimeField(
         _("last vendor data"), null=True, blank=True, help_text=_("When the vendor last told us about the session.")
     )
+    # The samples' table is partitioned by the day they were received (PostgreSQL): bounded by this and the
+    # order's creation, an order's curve is read from the partitions that hold it (`order_samples`).
+    samples_until = models.DateTimeField(_("last sample received"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -241,7 +247,12 @@ class Order(models.Model):
 
 
 class OrderSample(models.Model):
-    """One progress reading of a session, as the charger reported it."""
+    """One progress reading of a session, as the charger reported it.
+
+    On PostgreSQL the table is partitioned by the business day of `received_at` and kept
+    SAMPLES_RETENTION_DAYS (`backoffice.partitions`); an order's samples are read through
+    `orders.selectors.order_samples`, which names the days they were received in.
+    """
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="samples", verbose_name=_("order"))
     device_time = models.DateTimeField(_("device time"))

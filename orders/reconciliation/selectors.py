@@ -10,7 +10,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orders.days import BEIJING, business_day_bounds, business_day_of
+from backoffice.days import BEIJING, business_day_bounds, business_day_of
 from orders.models import BusinessDay, Order, Statement, StatementLine
 from orders.models.close import UNRESOLVED_STATES
 

@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from orders.days import business_day_of
+from backoffice.days import business_day_of
 from orders.models import (
     TERMINAL_STATUSES,
     BusinessDay,

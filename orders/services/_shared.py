@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext as _
 
-from orders.days import BEIJING
+from backoffice.days import BEIJING
 from orders.models import BusinessDay, Order, OrderStatus
 from orders.signals import order_start_failed
 

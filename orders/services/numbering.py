@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from orders.days import BEIJING
+from backoffice.days import BEIJING
 
 
 def order_no_generate(*, at: datetime | None = None) -> str:

@@ -9,6 +9,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from orders.models import Order, OrderSample, OrderStatus, SampleExclusion, SettlementSource
+from orders.selectors import order_samples, order_samples_of
 from orders.signals import order_progressed
 
 from ._shared import STATUS_RANK, orders_refuse_closed, with_day_closed
@@ -62,7 +63,8 @@ def orders_progress_record(
     """
     now = now or timezone.now()
     ids = sorted({pk for pk, _progress in readings})
-    newest_sample = OrderSample.objects.filter(order=OuterRef("pk"), left_out="").order_by("-device_time", "-id")
+    newest_sample = (order_samples_of(OuterRef("pk"), created_at=OuterRef("created_at"))
+                     .filter(left_out="").order_by("-device_time", "-id"))
     with transaction.atomic():
         # Locked in id order, so two batches touching the same orders wait for each other, never deadlock.
         orders = {
@@ -111,6 +113,11 @@ def orders_progress_record(
                     "reason": left_out, "against_at": against[0].astimezone(UTC).isoformat(), "against_wh": against[1],
                 }
         OrderSample.objects.bulk_create(samples)
+        for sample in samples:  # their received_at, as stored: the bound `order_samples` reads them within
+            order = orders[sample.order_id]
+            if order.samples_until is None or sample.received_at > order.samples_until:
+                order.samples_until = sample.received_at
+                changed[sample.order_id].add("samples_until")
         orders_readings_left_out_record(first_left_out=first_left_out, now=now)
         by_fields: dict[tuple[str, ...], list[Order]] = {}
         for pk, fields in changed.items():
@@ -146,7 +153,7 @@ def _left_out(order: Order, progress: Progress, pending: Sequence[tuple[datetime
             return SampleExclusion.TOO_FAST, previous
         return "", None
     # A late reading (rare): its neighbours among the priced readings, stored or of this batch.
-    priced = OrderSample.objects.filter(order_id=order.pk, left_out="").values_list("device_time", "energy_wh")
+    priced = order_samples(order=order).filter(left_out="").values_list("device_time", "energy_wh")
     before = [*priced.filter(device_time__lte=at).order_by("-device_time", "-energy_wh")[:1],
               *(reading for reading in pending if reading[0] <= at)]
     after = [*priced.filter(device_time__gte=at).order_by("device_time", "energy_wh")[:1],

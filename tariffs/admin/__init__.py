@@ -12,7 +12,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.adminkit import ReadOnlyAdminMixin
+from backoffice.adminkit import HistoryAdminMixin, ReadOnlyAdminMixin
 from tariffs.comparison import tariff_changes
 from tariffs.display import render_changes, render_tariff
 from tariffs.forms import TariffDetailForm, TariffDetailFormSet, TariffTemplateForm
@@ -45,7 +45,7 @@ class TariffDetailInline(admin.TabularInline):
 
 
 @admin.register(TariffTemplate)
-class TariffTemplateAdmin(admin.ModelAdmin):
+class TariffTemplateAdmin(HistoryAdminMixin, admin.ModelAdmin):
     form = TariffTemplateForm
     change_form_template = "admin/tariffs/tarifftemplate/change_form.html"
     list_display = (
@@ -79,6 +79,8 @@ class TariffTemplateAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     inlines = (TariffDetailInline,)
+    # Its periods and tiers are edited on its page: their history is on its history page too.
+    history_related = ((TariffDetail, "template"),)
 
     def get_queryset(self, request):
         now = timezone.now()

@@ -20,7 +20,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from orders.days import BEIJING, business_day_of
+from backoffice.days import BEIJING, business_day_of
 from orders.models import Order, OrderSample, OrderStatus, SampleExclusion
 from tariffs.models import TimeInterval
 from tariffs.pricing import Period, Tariff, price_session

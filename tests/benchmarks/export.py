@@ -180,7 +180,7 @@ def day_fill(count, *, price_lines=True):
     from django.db import connection
     from django.utils import timezone
 
-    from orders.days import business_day_bounds
+    from backoffice.days import business_day_bounds
     from orders.models import Statement
 
     connectors, partners = places_build()
@@ -308,7 +308,7 @@ def _openpyxl_write_only(path, limit):
 def _copy_floor():
     from django.db import connection
 
-    from orders.days import business_day_bounds
+    from backoffice.days import business_day_bounds
 
     start, end = business_day_bounds(DAY)
     done = size = 0

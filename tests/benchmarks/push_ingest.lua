@@ -1,4 +1,4 @@
--- wrk script of tests/benchmarks/push_ingest.py: every request is one Tomda WORK_DATA push (§5.2.2),
+-- wrk script of tests/benchmarks/push_ingest.py and soak.py: every request is one Tomda WORK_DATA push (§5.2.2),
 -- a new minute of one seeded session, so no body is ever a duplicate.
 --
 -- Configured by the environment (the same in wrk's main state and in every thread's state):
@@ -82,14 +82,18 @@ if rate > 0 then
 end
 
 function done(summary, latency, requests)
-  local acked_total, most = 0, 0
+  local acked_total, sent_total, most = 0, 0, 0
   for _, thread in ipairs(threads) do
     acked_total = acked_total + thread:get("acked")
+    sent_total = sent_total + thread:get("sent")
     most = math.max(most, thread:get("sent"))
   end
   local e = summary.errors
+  -- status_errors: answers other than 2xx/3xx; timeouts are among the socket errors too.
   io.write(string.format(
-      "PUSH_INGEST responses=%d acked=%d duration_us=%d p50_us=%d p99_us=%d socket_errors=%d next_offset=%d\n",
-      summary.requests, acked_total, summary.duration, latency:percentile(50), latency:percentile(99),
-      e.connect + e.read + e.write + e.timeout, offset + nthreads * most))
+      "PUSH_INGEST responses=%d acked=%d sent=%d duration_us=%d p50_us=%d p95_us=%d p99_us=%d socket_errors=%d "
+      .. "status_errors=%d timeouts=%d next_offset=%d\n",
+      summary.requests, acked_total, sent_total, summary.duration, latency:percentile(50), latency:percentile(95),
+      latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status, e.timeout,
+      offset + nthreads * most))
 end

@@ -24,162 +24,40 @@ import datetime as dt
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = Path(__file__).resolve().parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
-WRK = "/usr/bin/wrk"
-LUA = str(BENCH / "push_ingest.lua")
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: the repository on the path, for tests.benchmarks
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.benchmarks.pushkit import (  # noqa: E402
+    BENCH,
+    OURS_PATH,
+    PYTHON,
+    ROOT,
+    Processes,
+    postgres_only,
+    production_env,
+    pushes_send,
+    recreate_databases,
+    serve,
+    sessions_build,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/charging_bench"
-# Two hours ago on the hour: the pushes' times must fall in the window around our clock.
-START = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=2)
-# The Lua script prints Beijing wall-clock times with os.date("!..."), so it gets the start shifted by +8 h.
-START_BEIJING_WALL = int(START.timestamp()) + 8 * 3600
-OURS_PATH, FLOOR_PATH = "/integrations/tomda/push", "/push"
+FLOOR_PATH = "/push"
 WARM_UP_SECONDS = 2
-
-
-def build(sessions: int) -> list[tuple[str, str]]:
-    """(charger serial, order number) of `sessions` charging sessions on Tomda chargers.
-
-    The Lua script derives the same serials and order numbers from a session's index.
-    """
-    from chargers.models import Charger, Connector, ConnectorStatus, CurrentType, Vendor
-    from orders.models import Order, OrderStatus
-    from stations.models import Station, StationStatus
-    from tariffs.models import TariffTemplate, TariffVersion, VehicleKind
-    from tariffs.pricing import Period, Tariff
-
-    template = TariffTemplate.objects.create(external_id="BENCH", name="Bench", kind=VehicleKind.EV)
-    version = TariffVersion.objects.create(
-        template=template, number=1, name="Bench", effective_from=START - dt.timedelta(days=1),
-        published_at=START - dt.timedelta(days=1),
-        content=Tariff(kind="ev", periods=(Period(0, 1440, "plain", 6500, 4000),)).to_content(),
-    )
-    station = Station.objects.create(
-        code="BENCH", name="Bench", kind=VehicleKind.EV, status=StationStatus.WORKING, city_code="440300",
-        address="Bench road", tariff_template=template,
-    )
-    chargers = Charger.objects.bulk_create(
-        Charger(station=station, vendor=Vendor.TOMDA, serial=f"B{i:09d}", kind=VehicleKind.EV,
-                current_type=CurrentType.AC, rated_power_w=7000, online=True, status=ConnectorStatus.CHARGING)
-        for i in range(sessions)
-    )
-    connectors = Connector.objects.bulk_create(
-        Connector(charger=charger, number=1, status=ConnectorStatus.CHARGING) for charger in chargers
-    )
-    orders = Order.objects.bulk_create(
-        Order(order_no=f"20261121100000{i:06d}", station=station, charger=connector.charger, connector=connector,
-              status=OrderStatus.CHARGING, started_at=START, tariff_version=version, authorized_amount_fen=20_000)
-        for i, connector in enumerate(connectors)
-    )
-    return [(order.charger.serial, order.order_no) for order in orders]
-
-
-def recreate_databases(url: str, names: list[str], drop_only: bool = False) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    with psycopg.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username,
-                         password=parts.password, dbname="postgres", autocommit=True) as admin:
-        for name in names:
-            # FORCE: a connection left over from an interrupted run must not keep the database alive.
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            if not drop_only:
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Processes:
-    """Every long-running child, each in a process group of its own, so it is ended with all its children."""
-
-    def __init__(self, logs: Path):
-        self.logs = logs
-        self.running: list[subprocess.Popen] = []
-
-    def start(self, name: str, argv: list[str], env: dict, cwd: Path) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - kept open for the child's lifetime
-        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,  # noqa: S603
-                                   start_new_session=True)
-        process.name, process.log = name, self.logs / f"{name}.log"
-        self.running.append(process)
-        return process
-
-    def stop(self, process: subprocess.Popen, timeout: float = 15) -> str:
-        """SIGTERM to the group (SIGKILL if it lingers); returns what the process printed."""
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        self.running.remove(process)
-        return process.log.read_text()
-
-    def stop_all(self):
-        for process in list(self.running):
-            self.stop(process, timeout=5)
-
-
-def serve(processes: Processes, name: str, env: dict, cwd: Path, app: str, path: str) -> str:
-    port = free_port()
-    argv = [GUNICORN, app, "--workers", "2", "--bind", f"127.0.0.1:{port}", "--chdir", str(cwd)]
-    process = processes.start(name, argv, env, cwd)
-    url = f"http://127.0.0.1:{port}{path}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{name} exited on start:\n{process.log.read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - a GET; the push view answers 405
-            return url
-        except urllib.error.HTTPError:
-            return url  # any HTTP answer means it serves
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"{name} did not answer within 30 s:\n{process.log.read_text()}")
 
 
 def load(url: str, args, offset: int, seconds: float, rate: float = 0) -> dict:
     """One wrk run; returns the figures of its done() line, with `offset` for the next run."""
-    env = dict(os.environ, PUSH_SESSIONS=str(args.sessions), PUSH_OFFSET=str(offset), PUSH_THREADS=str(args.threads),
-               PUSH_START=str(START_BEIJING_WALL), PUSH_RATE=f"{rate:.3f}")
-    argv = [WRK, f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "30s", "-s", LUA, url]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)  # noqa: S603
-    found = [text for text in done.stdout.splitlines() if text.startswith("PUSH_INGEST ")]
-    if not found:
-        sys.exit(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
-    raw = dict(pair.split("=") for pair in found[0].split()[1:])
-    figures = {key: int(value) for key, value in raw.items()}
-    return {
-        "rate": figures["acked"] / (figures["duration_us"] / 1e6),
-        "acked": figures["acked"],
-        "p50": figures["p50_us"] / 1000,
-        "p99": figures["p99_us"] / 1000,
-        "errors": figures["responses"] - figures["acked"] + figures["socket_errors"],
-        "offset": figures["next_offset"],
-    }
+    return pushes_send(url, sessions=args.sessions, offset=offset, seconds=seconds, connections=args.connections,
+                       threads=args.threads, rate=rate)
 
 
 def line(label: str, run: dict) -> str:
@@ -315,16 +193,11 @@ def main():
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit(f"PostgreSQL only (DATABASE_URL={url}): the figures are meant for the production database.")
-    ours_db = urlsplit(url).path.lstrip("/")
+    ours_db = postgres_only(url)
     floor_db = f"{ours_db}_floor"
     floor_url = urlsplit(url)._replace(path=f"/{floor_db}").geturl()
 
-    ours_env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.production", DATABASE_URL=url,
-                    SECRET_KEY="push-ingest-benchmark-" + "x" * 40, ALLOWED_HOSTS="127.0.0.1",
-                    SECURE_SSL_REDIRECT="false", DB_CONN_MAX_AGE="60", LOG_LEVEL="WARNING")
-    ours_env.pop("TOMDA_PUSH_VERIFIER", None)
+    ours_env = production_env(url)
     floor_env = dict(os.environ, DJANGO_SETTINGS_MODULE="floor.settings", DATABASE_URL=floor_url,
                      DB_CONN_MAX_AGE="60")
     worker = [PYTHON, "manage.py", "inbox_worker", "--batch-size", str(args.batch_size)]
@@ -345,7 +218,7 @@ def main():
         import django
 
         django.setup()
-        build(args.sessions)
+        sessions_build(args.sessions)
         print(f"databases         {ours_db} (ours, {args.sessions} sessions), {floor_db} (floor)")
 
         ours = serve(processes, "ours", ours_env, ROOT, "config.wsgi", OURS_PATH)

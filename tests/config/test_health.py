@@ -34,3 +34,19 @@ def test_health_answers_503_when_the_database_fails_and_names_no_internals(clien
     assert response.status_code == 503
     assert response.json() == {"status": "error", "database": "error"}
     assert "password authentication failed" in caplog.text
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete", "patch", "options"])
+def test_health_answers_only_a_probe_and_never_asks_the_database_otherwise(client, method):
+    # Given no database at all, when /health/ is sent anything but GET or HEAD
+    with mock.patch("config.health.connection.cursor", side_effect=AssertionError("the database was asked")):
+        response = getattr(client, method)("/health/")
+
+    # Then it is refused as a method, naming the ones that are a probe
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.django_db
+def test_health_answers_a_head_probe(client):
+    assert client.head("/health/").status_code == 200

@@ -8,80 +8,35 @@ are written.
 """
 
 import datetime as dt
-import itertools
-import json
-import os
 import random
-import re
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 
 import psycopg
 import pytest
 import requests
-from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
-from chargers.models import Charger, ChargerEvent, ChargerTariffPush, Connector, ConnectorStatus, Vendor
+from chargers.models import Charger, ChargerEvent, ChargerTariffPush, Connector, ConnectorStatus
 from integrations.models import InboundMessage, InboundStatus
 from orders.models import Order, OrderSample, OrderStatus
-from tests.chargers.factories import ChargerFactory, ConnectorFactory
-from tests.helpers import wsgi_server
-from tests.integrations.tomda.conftest import SESSION_START, local, work_item
-from tests.orders.factories import OrderFactory
-from tests.stations.factories import StationFactory
-from tests.tariffs.factories import TariffVersionFactory
+from tests.helpers import charging_orders, eventually, inbox_workers, tomda_body, work_data, wsgi_server
+from tests.integrations.tomda.conftest import SESSION_START, local
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="proves SKIP LOCKED and row locks across processes"),
     pytest.mark.django_db(transaction=True),
 ]
 
-STOPPED = re.compile(r"inbox worker stopped after [\d.]+ s: (.*)")
-_worker_numbers = itertools.count()
-
-
-# --- a fleet of Tomda chargers, each with a session under way -----------------------------------------
-
-
-def _charging_orders(count: int) -> list[Order]:
-    version = TariffVersionFactory()
-    station = StationFactory(tariff_template=version.template)
-    orders = []
-    for n in range(1, count + 1):
-        charger = ChargerFactory(station=station, vendor=Vendor.TOMDA, serial=f"10124{n:05d}",
-                                 last_seen_at=SESSION_START - dt.timedelta(hours=1))
-        orders.append(
-            OrderFactory(
-                connector=ConnectorFactory(charger=charger, number=1), partner=None, partner_order_no="",
-                status=OrderStatus.CHARGING, started_at=SESSION_START, ended_at=None, charge_seconds=0,
-                park_seconds=0, energy_wh=0, electricity_fee_fen=0, service_fee_fen=0, total_fee_fen=0, soc=None,
-                close_reason="", authorized_amount_fen=50_000, tariff_version=version,
-            )
-        )
-    return orders
-
 
 # --- Tomda pushes, as the bytes Tomda sends ------------------------------------------------------------
 
 
-def _body(kind: str, content: dict, *, time: str = "2026-11-21 10:00:00") -> str:
-    return json.dumps({"type": kind, "time": time, "content": content}, ensure_ascii=False)
-
-
-def work_data(order, *, minutes: int, energy_wh: int) -> str:
-    return _body("WORK_DATA", {"serialNum": order.charger.serial,
-                               "workDataInfo": [work_item(order, minutes=minutes, energy_wh=energy_wh)]})
-
-
 def event_data(charger, *, state: str, minutes: int) -> str:
-    return _body("EVENT_DATA", {
+    return tomda_body("EVENT_DATA", {
         "serialNum": charger.serial,
         "eventSource": "CHARGER_PLUG",
         "connectorId": 1,
@@ -91,7 +46,7 @@ def event_data(charger, *, state: str, minutes: int) -> str:
 
 
 def device_info(charger, *, firmware: str) -> str:
-    return _body("DEVICE_INFO", {
+    return tomda_body("DEVICE_INFO", {
         "deviceType": "CHARGER",
         "deviceInfo": {
             "serialNum": charger.serial, "lost": 0, "connectorCount": 1, "chargerStatus": "CHARGING",
@@ -102,7 +57,7 @@ def device_info(charger, *, firmware: str) -> str:
 
 
 def order_data(order, *, energy_wh: int, cost: int) -> str:
-    return _body("ORDER_DATA", {
+    return tomda_body("ORDER_DATA", {
         "serialNum": order.charger.serial, "connectorId": 0, "clientOrderId": order.order_no,
         "chargeStartTime": local(SESSION_START), "chargeEndTime": local(SESSION_START + dt.timedelta(hours=2)),
         "chargeEnergy": energy_wh, "chargeTime": 7200, "chargeCost": cost, "orderStatus": "CLOSED",
@@ -111,8 +66,8 @@ def order_data(order, *, energy_wh: int, cost: int) -> str:
 
 
 def fee_result(charger, external_id: str) -> str:
-    return _body("PUSH_ELEC_FEE_RESULT", {"serialNum": charger.serial, "clientElecFeeModelId": external_id,
-                                          "pushResult": 1}, time="2026-11-21 12:00:00")
+    return tomda_body("PUSH_ELEC_FEE_RESULT", {"serialNum": charger.serial, "clientElecFeeModelId": external_id,
+                                               "pushResult": 1}, time="2026-11-21 12:00:00")
 
 
 def post(client, body: str) -> None:
@@ -122,63 +77,6 @@ def post(client, body: str) -> None:
 
 
 # --- worker processes and the database seen from outside the test ---------------------------------------
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-class Worker:
-    """`manage.py inbox_worker` in a process of its own, on the test database; its output goes to files
-    (a pipe nobody reads could fill and stall it)."""
-
-    def __init__(self, tmp_path: Path, *args: str):
-        name = f"worker-{next(_worker_numbers)}"
-        self.out = tmp_path / f"{name}.out"
-        self.err = tmp_path / f"{name}.err"
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": _database_url()}
-        with self.out.open("w") as out, self.err.open("w") as err:
-            self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and manage.py)
-                [sys.executable, "manage.py", "inbox_worker", *args],
-                cwd=settings.BASE_DIR, env=env, stdout=out, stderr=err,
-            )
-
-    def wait(self, timeout: float) -> int:
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"the worker did not stop within {timeout} s; its log:\n{self.log()}")
-
-    def stopped_line(self) -> str:
-        found = STOPPED.search(self.out.read_text())
-        assert found, f"no stopped line; the worker's log:\n{self.log()}"
-        return found.group(1)
-
-    def processed(self) -> int:
-        found = re.search(r"processed (\d+)", self.stopped_line())
-        return int(found.group(1)) if found else 0
-
-    def log(self) -> str:
-        return self.out.read_text() + self.err.read_text()
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
-@contextmanager
-def workers(tmp_path: Path, count: int, *args: str):
-    started = []
-    try:
-        for _n in range(count):
-            started.append(Worker(tmp_path, *args))
-        yield started
-    finally:
-        for worker in started:
-            worker.kill()
 
 
 @contextmanager
@@ -234,16 +132,6 @@ def gone(pid: int, *, timeout: float = 30) -> None:
             time.sleep(0.05)
 
 
-def eventually(condition, *, timeout: float) -> float:
-    """Seconds until `condition()` held; fails after `timeout`."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"not so within {timeout} s")
-        time.sleep(0.02)
-    return time.monotonic() - started
-
-
 def all_processed() -> bool:
     return not InboundMessage.objects.filter(status=InboundStatus.RECEIVED).exists()
 
@@ -255,7 +143,7 @@ def test_two_workers_apply_two_thousand_mixed_pushes_each_exactly_once(client, t
     # Given 20 chargers with a session each, and 2,000 pushes stored in a random order: 85 readings a
     # session, a fault and its recovery and a device report a charger, a settlement for every other
     # session, and exact copies of some of them sent again
-    orders = _charging_orders(20)
+    orders = charging_orders(20)
     readings = {(order.pk, minute): minute * 100 for order in orders for minute in range(1, 86)}
     by_pk = {order.pk: order for order in orders}
     settled = {order.pk: (9_000 + n, 1_000 + n) for n, order in enumerate(orders[::2])}  # energy, cost
@@ -275,7 +163,7 @@ def test_two_workers_apply_two_thousand_mixed_pushes_each_exactly_once(client, t
 
     # When two worker processes start at the same instant (both wait behind a table lock the test
     # holds, so neither has a head start) and run until nothing waits
-    with outside_connection() as outside, workers(tmp_path, 2, "--idle-exit", "--batch-size", "100") as pair:
+    with outside_connection() as outside, inbox_workers(tmp_path, 2, "--idle-exit", "--batch-size", "100") as pair:
         outside.execute("LOCK TABLE integrations_inboundmessage IN EXCLUSIVE MODE")
         waiting_on_lock(count=2)
         outside.commit()
@@ -310,7 +198,7 @@ def test_two_workers_meeting_the_first_reports_of_new_chargers_create_each_charg
     # Given 40 reports each of 5 chargers we do not have, a minute apart, stored in a random order
     serials = [f"10125{n:05d}" for n in range(5)]
     bodies = [
-        _body("DEVICE_INFO", {"deviceType": "CHARGER", "deviceInfo": {
+        tomda_body("DEVICE_INFO", {"deviceType": "CHARGER", "deviceInfo": {
             "serialNum": serial, "lost": 0, "chargerStatus": "FREE", "chargerDeviceType": "TOMDA_EB10_T1",
             "connectorInfo": [{"connectorId": c, "connectorStatus": "FREE"} for c in range(1, 11)],
         }}, time=local(SESSION_START + dt.timedelta(minutes=minute)))
@@ -321,7 +209,7 @@ def test_two_workers_meeting_the_first_reports_of_new_chargers_create_each_charg
         post(client, body)
 
     # When two workers start at the same instant, in small batches so that both meet every charger
-    with outside_connection() as outside, workers(tmp_path, 2, "--idle-exit", "--batch-size", "10") as pair:
+    with outside_connection() as outside, inbox_workers(tmp_path, 2, "--idle-exit", "--batch-size", "10") as pair:
         outside.execute("LOCK TABLE integrations_inboundmessage IN EXCLUSIVE MODE")
         waiting_on_lock(count=2)
         outside.commit()
@@ -344,12 +232,12 @@ def test_two_workers_meeting_the_first_reports_of_new_chargers_create_each_charg
 def test_a_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(client, tmp_path):
     # Given readings and a fault stored for a charger, and event inserts held back by another connection:
     # a worker applies the readings, then waits to record the fault
-    (order,) = _charging_orders(1)
+    (order,) = charging_orders(1)
     charger = order.charger
     readings = [work_data(order, minutes=minute, energy_wh=minute * 100) for minute in range(1, 11)]
     for body in [*readings, event_data(charger, state="HAPPENING", minutes=30)]:
         post(client, body)
-    with outside_connection() as outside, workers(tmp_path, 1, "--idle-exit") as (worker,):
+    with outside_connection() as outside, inbox_workers(tmp_path, 1, "--idle-exit") as (worker,):
         hold_event_inserts(outside)
         (blocked,) = waiting_on_lock()
         with psycopg.connect(**connection.get_connection_params(), autocommit=True) as probe:
@@ -377,7 +265,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(clien
     assert copy.duplicate_of.status == InboundStatus.RECEIVED
 
     # When a worker starts again
-    with workers(tmp_path, 1, "--idle-exit") as (worker,):
+    with inbox_workers(tmp_path, 1, "--idle-exit") as (worker,):
         assert worker.wait(timeout=120) == 0, worker.log()
 
     # Then every reading is applied once, the fault too, and each push once
@@ -395,8 +283,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(clien
 
 def test_an_idle_worker_wakes_on_a_push_and_stops_on_sigterm(client, tmp_path):
     # Given a worker running, that has applied what was stored and waits
-    (order,) = _charging_orders(1)
-    with workers(tmp_path, 1) as (worker,):
+    (order,) = charging_orders(1)
+    with inbox_workers(tmp_path, 1) as (worker,):
         for minute in range(1, 6):
             post(client, work_data(order, minutes=minute, energy_wh=minute * 100))
         eventually(all_processed, timeout=30)
@@ -422,7 +310,7 @@ def test_an_idle_worker_wakes_on_a_push_and_stops_on_sigterm(client, tmp_path):
 
 
 def test_ctrl_c_stops_an_idle_worker_as_sigterm_does(client, tmp_path):
-    with workers(tmp_path, 1) as (worker,):
+    with inbox_workers(tmp_path, 1) as (worker,):
         eventually(lambda: worker_connections() == 2, timeout=30)
 
         worker.process.send_signal(signal.SIGINT)
@@ -434,13 +322,13 @@ def test_ctrl_c_stops_an_idle_worker_as_sigterm_does(client, tmp_path):
 def test_sigterm_mid_batch_finishes_the_batch_then_stops(client, tmp_path):
     # Given a reading and a fault stored, event inserts held back by another connection, and a worker
     # started: it writes the reading, then waits to record the fault
-    (order,) = _charging_orders(1)
+    (order,) = charging_orders(1)
     charger = order.charger
     for body in [work_data(order, minutes=1, energy_wh=100), event_data(charger, state="HAPPENING", minutes=30)]:
         post(client, body)
     with outside_connection() as outside:
         hold_event_inserts(outside)
-        with workers(tmp_path, 1) as (worker,):
+        with inbox_workers(tmp_path, 1) as (worker,):
             waiting_on_lock()
 
             # When it is told to stop, and then may insert
@@ -461,13 +349,13 @@ def test_sigterm_mid_batch_finishes_the_batch_then_stops(client, tmp_path):
 
 def test_a_copy_of_a_push_in_a_batch_in_hand_is_stored_without_waiting_for_the_batch(client, tmp_path):
     # Given a reading stored, and a worker stopped mid-batch with it (event inserts held back elsewhere)
-    (order,) = _charging_orders(1)
+    (order,) = charging_orders(1)
     reading = work_data(order, minutes=1, energy_wh=100)
     for body in [reading, event_data(order.charger, state="HAPPENING", minutes=30)]:
         post(client, body)
     with wsgi_server() as url, ThreadPoolExecutor(1) as sender, outside_connection() as outside:
         hold_event_inserts(outside)
-        with workers(tmp_path, 1, "--idle-exit") as (worker,):
+        with inbox_workers(tmp_path, 1, "--idle-exit") as (worker,):
             waiting_on_lock()
 
             # When Tomda sends the reading again
@@ -488,7 +376,7 @@ def test_a_copy_of_a_push_in_a_batch_in_hand_is_stored_without_waiting_for_the_b
 def test_a_reading_applied_beside_a_fault_does_not_undo_the_fault(client, tmp_path):
     # Given a worker mid-batch that has marked a connector faulty (a fault at 10:30) and then waits for the
     # tariff answer of another charger, whose row another connection holds
-    first, second = _charging_orders(2)
+    first, second = charging_orders(2)
     version = second.tariff_version
     sent = ChargerTariffPush.objects.create(charger=second.charger, tariff_version=version, requested_at=SESSION_START)
     for body in [event_data(first.charger, state="HAPPENING", minutes=30),
@@ -496,13 +384,13 @@ def test_a_reading_applied_beside_a_fault_does_not_undo_the_fault(client, tmp_pa
         post(client, body)
     with outside_connection() as outside:
         outside.execute("SELECT id FROM chargers_chargertariffpush WHERE id = %s FOR UPDATE", [sent.pk])
-        with workers(tmp_path, 1, "--idle-exit") as (faulting,):
+        with inbox_workers(tmp_path, 1, "--idle-exit") as (faulting,):
             waiting_on_lock()
 
             # When a reading of 10:10 on that connector reaches a second worker meanwhile, and the first
             # worker then commits
             post(client, work_data(first, minutes=10, energy_wh=1_000))
-            with workers(tmp_path, 1, "--idle-exit") as (reading,):
+            with inbox_workers(tmp_path, 1, "--idle-exit") as (reading,):
                 eventually(lambda: worker_connections() == 4, timeout=30)  # both workers are at work
                 time.sleep(0.5)  # a few rounds of its loop: each meets the charger the first worker holds
                 assert InboundMessage.objects.get(kind="WORK_DATA").status == InboundStatus.RECEIVED
@@ -519,7 +407,7 @@ def test_a_reading_applied_beside_a_fault_does_not_undo_the_fault(client, tmp_pa
 def test_the_retry_task_leaves_a_failed_push_about_a_charger_a_worker_holds_for_its_next_run(client, tmp_path):
     # Given a worker mid-batch on a charger (it waits to record a fault), and a failed reading of that
     # charger waiting for the retry task
-    (order,) = _charging_orders(1)
+    (order,) = charging_orders(1)
     post(client, work_data(order, minutes=1, energy_wh=100))
     post(client, event_data(order.charger, state="HAPPENING", minutes=30))
     post(client, work_data(order, minutes=2, energy_wh=200))
@@ -528,7 +416,7 @@ def test_the_retry_task_leaves_a_failed_push_about_a_charger_a_worker_holds_for_
     with outside_connection() as outside, ThreadPoolExecutor(1) as task:
         hold_event_inserts(outside)
         try:
-            with workers(tmp_path, 1, "--idle-exit") as (worker,):
+            with inbox_workers(tmp_path, 1, "--idle-exit") as (worker,):
                 waiting_on_lock()
 
                 # When the retry task runs meanwhile
@@ -559,7 +447,7 @@ def _retry_in_a_thread() -> int:
 def test_a_replay_waits_for_the_worker_applying_its_charger(client, tmp_path):
     # Given a worker mid-batch on a charger (it waits for the row of a tariff answer), and a failed fault
     # of that charger an operator replays meanwhile
-    (order,) = _charging_orders(1)
+    (order,) = charging_orders(1)
     version = order.tariff_version
     sent = ChargerTariffPush.objects.create(charger=order.charger, tariff_version=version, requested_at=SESSION_START)
     post(client, fee_result(order.charger, version.template.external_id))
@@ -569,7 +457,7 @@ def test_a_replay_waits_for_the_worker_applying_its_charger(client, tmp_path):
     with outside_connection() as outside, ThreadPoolExecutor(1) as operator:
         outside.execute("SELECT id FROM chargers_chargertariffpush WHERE id = %s FOR UPDATE", [sent.pk])
         try:
-            with workers(tmp_path, 1, "--idle-exit") as (worker,):
+            with inbox_workers(tmp_path, 1, "--idle-exit") as (worker,):
                 waiting_on_lock()
 
                 # When the replay runs

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 EXPECTED = {
     "outbox_sweep": ("integrations.tasks.deliveries_sweep", 1),
     "inbox_retry_failed": ("integrations.tasks.inbound_retry_failed", 5),
+    "partitions_maintain": ("backoffice.tasks.partitions_maintain", 60),
     "tomda_sessions_poll": ("integrations.tomda.tasks.sessions_poll", 1),
     "tomda_sessions_stuck_check": ("integrations.tomda.tasks.sessions_stuck_check", 10),
     "tomda_token_refresh": ("integrations.tomda.tasks.token_refresh", 30),

@@ -2,6 +2,7 @@ import datetime as dt
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils import timezone
 
 from chargers.vendor import ChargeStrategy
@@ -75,6 +76,14 @@ class OrderSampleFactory(factory.django.DjangoModelFactory):
     energy_wh = 117
     cost_fen = 12
     soc = 40
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Saved as the progress service saves one: the order learns when its last sample was received."""
+        sample = super()._create(model_class, *args, **kwargs)
+        Order.objects.filter(Q(samples_until__isnull=True) | Q(samples_until__lt=sample.received_at),
+                             pk=sample.order_id).update(samples_until=sample.received_at)
+        return sample
 
 
 class OrderConflictFactory(factory.django.DjangoModelFactory):

@@ -5,7 +5,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from orders.days import business_day_bounds, business_day_of
+from backoffice.days import business_day_bounds, business_day_of
 from orders.models import Order, OrderStatus
 from orders.reconciliation.sources import CounterpartyRecord, StatementSource
 from tests.orders.factories import OrderFactory

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.utils import timezone
 
-from orders.days import business_day_of
+from backoffice.days import business_day_of
 from orders.models import (
     BusinessDay,
     ConflictKind,

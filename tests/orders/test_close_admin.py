@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
+from backoffice.days import business_day_of
 from integrations.schedules import schedules_ensure
 from orders import tasks
-from orders.days import business_day_of
 from orders.models import BusinessDay, DayEvent, LineState, Order, Statement, StatementLine
 from orders.reconciliation.services import statements_build
 from tests.orders.ledger import DAY, record, settled

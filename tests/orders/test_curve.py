@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from backoffice.days import BEIJING
 from orders.admin.curve import MAX_POINTS, PLOT, order_curve, thinned
-from orders.days import BEIJING
 from orders.models import OrderSample, OrderStatus, SampleExclusion
 from tariffs.models import TimeInterval
 from tariffs.pricing import Period, Tariff, price_session

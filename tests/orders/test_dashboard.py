@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.days import BEIJING, business_day_of
 from orders.dashboard import (
     CHART_DAYS,
     DayDifferences,
@@ -18,7 +19,6 @@ from orders.dashboard import (
     orders_figures_by_day,
     statement_lines_unresolved_by_day,
 )
-from orders.days import BEIJING, business_day_of
 from orders.models import LineState, Order, OrderStatus, Statement, StatementCategory, StatementLine
 from tests.orders.factories import OrderFactory
 

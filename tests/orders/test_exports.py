@@ -19,8 +19,8 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.urls import reverse
 from django.utils import translation
 
+from backoffice.days import business_day_bounds
 from chargers.models import Vendor
-from orders.days import business_day_bounds
 from orders.exports import (
     ORDER_COLUMNS,
     export_headers,
@@ -651,7 +651,7 @@ def test_a_stream_closed_half_way_leaves_the_connection_usable(day_orders, monke
 
 
 def test_the_fixed_beijing_offset_is_the_zone_s():
-    from orders.days import BEIJING
+    from backoffice.days import BEIJING
     from orders.exports.expressions import BEIJING_UTC_OFFSET_HOURS
 
     for year in (1992, 2026, 2040):

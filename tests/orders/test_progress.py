@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from orders.models import Order, OrderSample, OrderStatus
-from orders.selectors import order_balance_remaining
+from orders.selectors import order_balance_remaining, order_samples
 from orders.services import Progress, Settlement, order_progress_record, order_settle, orders_progress_record
 from orders.signals import order_progressed, order_settled
 from tests.orders.factories import OrderFactory
@@ -238,3 +238,16 @@ def test_news_of_a_running_session_is_signalled_once_per_batch_and_of_a_closed_o
         order_progressed.disconnect(dispatch_uid="t-prog")
 
     assert seen == [session.pk]
+
+
+def test_the_order_learns_when_its_last_sample_was_received_and_reads_its_curve_within_it(session):
+    # Given two readings stored in two batches
+    order_progress_record(order=session, progress=reading(10, 1000))
+    order_progress_record(order=session, progress=reading(20, 2000))
+
+    # Then the order's bound is the newest sample's receipt, and its curve read through it is whole
+    order = fresh(session)
+    newest = OrderSample.objects.filter(order=order).order_by("-received_at").first()
+    assert order.samples_until == newest.received_at
+    assert list(order_samples(order=order).order_by("device_time").values_list("energy_wh", flat=True)) == [
+        1000, 2000]

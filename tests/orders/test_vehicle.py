@@ -46,7 +46,7 @@ def test_what_is_not_a_plate_or_a_vin_is_refused_with_the_reason(heard, plate, v
 
 def test_an_order_of_a_closed_day_keeps_its_plate(heard):
     order = OrderFactory(plate="", vin="")
-    from orders.days import business_day_of
+    from backoffice.days import business_day_of
 
     BusinessDay.objects.create(day=business_day_of(order.created_at), closed=True)
     with pytest.raises(ValidationError) as refused:

@@ -11,13 +11,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.days import BEIJING
 from integrations.fourpyun.devices import DEVICE_KIND
 from integrations.fourpyun.models import DeviceSync, ReportKind, StatusReport
 from integrations.fourpyun.records import FINAL, RECORD_KIND, records_of
 from integrations.fourpyun.simulator import FourpyunSimulator
 from integrations.models import Counterparty, DeliveryAttempt, DeliveryStatus, OutboundDelivery
 from integrations.outbox import delivery_enqueue
-from orders.days import BEIJING
 from orders.models import Order, OrderStatus
 from tariffs.models import VehicleKind
 from tests.chargers.factories import ChargerFactory, ConnectorFactory

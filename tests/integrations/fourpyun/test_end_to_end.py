@@ -12,13 +12,13 @@ from datetime import UTC, timedelta
 import pytest
 from django.utils import timezone
 
+from backoffice.days import business_day_of
 from integrations.fourpyun.devices import devices_sync
 from integrations.fourpyun.models import StatusReport
 from integrations.fourpyun.records import RECORD_KIND
 from integrations.inbox import inbox_drain
 from integrations.models import DeliveryStatus, InboundMessage, InboundStatus, OutboundDelivery
 from integrations.outbox import deliveries_sweep
-from orders.days import business_day_of
 from orders.models import LineState, Order, OrderStatus, StatementCategory
 from orders.reconciliation.services import statement_build
 from orders.reconciliation.sources import statement_sources

@@ -284,6 +284,7 @@ def bad(response, field, *, code="400", status=400, reason=RejectReason.MALFORME
         ({"device_type": "2"}, "device_type"),
         ({"energy_code": "CN_XX"}, "energy_code"),
         ({"plate": "粤B" + "1" * 20}, "plate"),
+        ({"start_time": f" {wall(STARTED)}"}, "start_time"),  # the form exactly, nothing around it
     ],
 )
 def test_a_charging_push_we_cannot_read_is_refused_with_400_naming_the_field(push, order, changes, field):
@@ -304,6 +305,17 @@ def test_a_start_time_outside_the_window_behind_receipt_is_refused(push, order, 
                                                 ({"order": None}, "order"), ({"station_uuid": ""}, "station_uuid")])
 def test_a_start_result_we_cannot_read_is_refused_naming_the_field(push, order, changes, field):
     bad(push(ReportKind.START_RESULT, changed(result_fields(order), **changes), drain=False), field)
+
+
+@pytest.mark.parametrize("timestamp", ["soon", "-1", "1793669425000.5", "9" * 14])
+def test_a_push_whose_timestamp_is_no_time_in_milliseconds_is_refused_naming_it(push, order, timestamp):
+    # Signed with it and not read: still milliseconds since 1970, or the push is not 4pyun's.
+    fields = {**result_fields(order), "app_id": APP_ID, "timestamp": timestamp, "sign_type": "MD5"}
+    fields["sign"] = form_sign(fields, APP_SECRET)
+
+    stored = bad(push(ReportKind.START_RESULT, fields, sign=False, drain=False), "timestamp")
+
+    assert stored.verification == Verification.PASSED
 
 
 def test_a_refused_push_keeps_what_it_was_about_for_the_admins_filters(push, order):
@@ -569,33 +581,37 @@ def test_the_protocol_reads_a_push_without_the_database(order, django_assert_num
 # --- the schema ----------------------------------------------------------------------------------------------
 
 
-def test_the_push_paths_are_documented_and_their_examples_are_read_by_the_protocol():
+def pushes_documented() -> dict:
+    """{kind: the OpenAPI operation of its push}: each kind is documented at its own URL, with its own body."""
     from django.test import Client
 
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+    return {kind: schema["paths"][f"/integrations/4pyun/push/{kind}"]["post"] for kind in ReportKind.values}, schema
+
+
+def test_the_push_paths_are_documented_and_their_examples_are_read_by_the_protocol():
     from integrations.fourpyun.protocol import report_read
 
-    schema = Client().get("/api/schema/", {"format": "json"}).json()
-    operation = schema["paths"]["/integrations/4pyun/push/{name}"]["post"]
-    (name,) = operation["parameters"]
-    assert set(name["schema"]["enum"]) == set(ReportKind.values)
-    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "413", "503"}
-    examples = operation["requestBody"]["content"][FORM]["examples"]
-    assert set(examples) == set(ReportKind.values)
-    for kind, example in examples.items():
+    operations, _schema = pushes_documented()
+    for kind, operation in operations.items():
+        assert operation["operationId"] == f"fourpyun_push_{kind.replace('-', '_')}"
+        assert "parameters" not in operation
+        assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "413", "503"}
+        (example,) = operation["requestBody"]["content"][FORM]["examples"].values()
         fields = {key: str(value) for key, value in example["value"].items()}
         received = dt.datetime.fromtimestamp(int(fields["timestamp"]) / 1000, dt.UTC)
         assert report_read(kind, fields, received_at=received).kind == kind
-    codes = {example["value"]["code"] for response in operation["responses"].values()
-             for example in response["content"]["application/json"]["examples"].values()}
-    assert codes == {"1001", "400", "401", "403", "1002", "503"}
+        codes = {example["value"]["code"] for response in operation["responses"].values()
+                 for example in response["content"]["application/json"]["examples"].values()}
+        assert codes == {"1001", "400", "401", "403", "1002", "503"}
 
 
-def test_the_documented_examples_are_true_to_their_schemas_and_the_replies_speak_chinese():
-    from django.test import Client
+@pytest.mark.parametrize("kind", ReportKind.values)
+def test_the_documented_examples_are_true_to_their_schemas_and_the_replies_speak_chinese(kind):
     from jsonschema import Draft202012Validator
 
-    schema = Client().get("/api/schema/", {"format": "json"}).json()
-    operation = schema["paths"]["/integrations/4pyun/push/{name}"]["post"]
+    operations, schema = pushes_documented()
+    operation = operations[kind]
     components = {"components": {"schemas": schema["components"]["schemas"]}}
     contents = [operation["requestBody"]["content"][FORM],
                 *(response["content"]["application/json"] for response in operation["responses"].values())]

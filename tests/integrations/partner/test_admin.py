@@ -1,17 +1,32 @@
 """The admin of partner access: a partner's access is edited on its page, its secret issued there and shown once,
-and the tokens, refused attempts and reconciliation answers are listed read-only (never a token's hash)."""
+and the tokens, refused attempts and reconciliation answers are listed read-only (never a token's hash).
+
+Rotating a secret: the partner's page shows both secrets (hint, issued, works until, last used, tokens got with
+each), the rotation shows the new secret once and says until when the old one works, and the previous secret is
+retired from the page. Only who may change the partner may do either."""
 
 import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.adminkit import local_time
 from integrations.models import PartnerAuthFailure, PartnerCheck, PartnerToken
-from integrations.partnerkit.access import Caller, PartnerDenied, partner_access_get, partner_token_issue
-from integrations.partnerkit.models import AuthFailureReason
+from integrations.partnerkit.access import (
+    Caller,
+    PartnerDenied,
+    digest,
+    partner_access_get,
+    partner_authenticate,
+    partner_secret_issue,
+    partner_secret_previous_retire,
+    partner_token_issue,
+)
+from integrations.partnerkit.models import AuthFailureReason, PartnerAccess
 from orders.models import Partner
 from tests.integrations.factories import OutboundDeliveryFactory
 from tests.orders.factories import PartnerFactory
@@ -34,12 +49,26 @@ def staff(admin_client):
     return admin_client
 
 
+@pytest.fixture
+def viewer(client, django_user_model):
+    """A staff user who may look at partners, not change them (as finance)."""
+    user = django_user_model.objects.create_user("viewer", password="pw-viewer-1234", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_partner", content_type__app_label="orders"))
+    client.force_login(user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
 def change_url(partner):
     return reverse("admin:orders_partner_change", args=[partner.pk])
 
 
 def secret_url(partner):
     return reverse("admin:orders_partner_secret", args=[partner.pk])
+
+
+def retire_url(partner):
+    return reverse("admin:orders_partner_secret_retire", args=[partner.pk])
 
 
 def posted(partner, **access):
@@ -84,7 +113,7 @@ def test_the_partners_page_shows_its_access_and_the_secret_button(staff, partner
     hint = partner_access_get(partner=partner).secret_hint
     assert hint and hint in content  # the hint, read-only
     assert partner.secret not in content
-    assert f'href="{secret_url(partner)}"' in content and "Issue a new secret" in content
+    assert f'href="{secret_url(partner)}"' in content and "Rotate the secret" in content
 
 
 def test_the_access_is_saved_with_the_partner_city_codes_tidied(staff, partner):
@@ -164,7 +193,7 @@ def test_a_secret_in_use_is_replaced_only_after_confirming(staff, partner):
     assert partner_access_get(partner=partner).secret_hash == before
 
 
-def test_issuing_a_secret_shows_it_once_and_the_old_one_stops_working(staff, partner):
+def test_issuing_a_secret_shows_it_once_and_the_old_one_works_for_the_overlap(staff, partner):
     old = partner.secret
 
     response = staff.post(secret_url(partner), {"confirm": "1"}, follow=True)
@@ -173,7 +202,7 @@ def test_issuing_a_secret_shows_it_once_and_the_old_one_stops_working(staff, par
     new = the_secret_shown(response)
     assert new != old
     assert "copy it now; it is not kept" in response.content.decode()
-    assert not token_works(partner, old)
+    assert token_works(partner, old)  # until the overlap ends (tests/integrations/partner/test_admin_rotation.py)
     assert token_works(partner, new)
     assert partner_access_get(partner=partner).secret_hint == new[-4:]
     # Once: the next page does not show it again.
@@ -193,7 +222,7 @@ def test_the_list_action_asks_before_replacing_a_secret_in_use(staff, partner):
     done = staff.post(PARTNERS, {**selected, "confirm": "1"}, follow=True)
 
     new = the_secret_shown(done)
-    assert not token_works(partner, partner.secret)
+    assert token_works(partner, partner.secret)  # the previous secret, during its overlap
     assert token_works(partner, new)
 
 
@@ -303,3 +332,226 @@ def test_the_partners_tokens_are_revoked_from_the_list(staff, partner, token):
     assert response.status_code == 200
     assert not PartnerToken.objects.filter(partner=partner).exists()
     assert "1" in " ".join(str(message) for message in response.context["messages"])
+
+
+# --- rotating a secret: both secrets on the partner's page, the new one shown once, the old one retired ------
+
+
+def messages_of(response):
+    return [str(message) for message in response.context["messages"]]
+
+
+def access_of(partner):
+    return PartnerAccess.objects.get(partner=partner)
+
+
+def test_the_partners_page_shows_both_secrets_of_a_rotation_and_the_retire_button(staff, partner):
+    # Given a rotation in progress: the old secret got a token, the new one not yet
+    old = partner.secret
+    partner_token_issue(org="DIDI", secret=old, caller=Caller("test"))
+    new = partner_secret_issue(partner=partner)
+    partner_token_issue(org="DIDI", secret=old, caller=Caller("test"))
+    access = access_of(partner)
+
+    content = staff.get(change_url(partner)).content.decode()
+
+    # Then both secrets are there with their hints, times and use; never a secret or a hash
+    assert 'class="partner-secrets"' in content
+    for text in (new[-4:], old[-4:], local_time(access.secret_set_at), local_time(access.previous_secret_set_at),
+                 local_time(access.previous_secret_valid_until), local_time(access.previous_secret_last_used_at),
+                 "until the next rotation", "never", "last used to get a token"):
+        assert text in content, text
+    for hidden in (old, new, access.secret_hash, access.previous_secret_hash):
+        assert hidden not in content
+    assert f'href="{retire_url(partner)}"' in content and "Retire the previous secret now" in content
+
+
+def test_without_a_rotation_in_progress_there_is_no_retire_button(staff, partner):
+    content = staff.get(change_url(partner)).content.decode()
+
+    assert f'href="{secret_url(partner)}"' in content
+    assert retire_url(partner) not in content
+
+
+def test_after_its_time_the_previous_secret_is_shown_as_no_longer_working_and_cannot_be_retired(staff, partner):
+    partner_secret_issue(partner=partner, valid_until=timezone.now() - timedelta(minutes=1))
+
+    content = staff.get(change_url(partner)).content.decode()
+
+    assert "(no longer works)" in content
+    assert retire_url(partner) not in content
+
+
+def test_rotating_asks_until_when_the_old_secret_works_shows_the_new_one_once_and_says_until_when(staff, partner):
+    old = partner.secret
+    page = staff.get(secret_url(partner))
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert 'name="valid_until"' in content and 'type="datetime-local"' in content
+    assert old[-4:] in content and "keeps working until the time below" in content
+
+    # When the operator gives the partner until a chosen time
+    chosen = (timezone.localtime() + timedelta(hours=10)).replace(second=0, microsecond=0)
+    done = staff.post(secret_url(partner), {"valid_until": chosen.strftime("%Y-%m-%dT%H:%M"), "confirm": "1"},
+                      follow=True)
+
+    # Then the new secret is shown once, with until when the old one works
+    assert done.redirect_chain == [(change_url(partner), 302)]
+    (message,) = messages_of(done)
+    new = SECRET_IN_MESSAGE.search(message).group(1)
+    assert f"keeps working until {local_time(chosen)}" in message and old[-4:] in message
+    assert access_of(partner).previous_secret_valid_until == chosen
+    assert token_works(partner, old) and token_works(partner, new)
+    # And neither secret is written to the partner's history of changes
+    logged = " ".join(LogEntry.objects.values_list("change_message", flat=True))
+    assert "Rotated the secret" in logged
+    assert old not in logged and new not in logged
+
+
+def test_rotating_without_a_chosen_time_gives_the_overlap_of_the_setting(staff, partner, settings):
+    settings.PARTNER_SECRET_OVERLAP_HOURS = 5
+    before = timezone.now()
+
+    staff.post(secret_url(partner), {"confirm": "1"})
+
+    until = access_of(partner).previous_secret_valid_until
+    assert before + timedelta(hours=5) <= until <= timezone.now() + timedelta(hours=5)
+
+
+def test_a_rotation_during_another_says_the_secret_before_that_stops_at_once(staff, partner):
+    partner_secret_issue(partner=partner)
+    dropped = access_of(partner).previous_secret_hint
+
+    page = staff.get(secret_url(partner)).content.decode()
+    done = staff.post(secret_url(partner), {"confirm": "1"}, follow=True)
+
+    assert f"the previous secret ending with {dropped}" in page and "stops working at once" in page
+    assert f"The secret ending with {dropped}, replaced before, no longer works." in messages_of(done)[0]
+    assert not token_works(partner, partner.secret)
+
+
+def test_a_time_that_is_not_one_is_asked_again(staff, partner):
+    response = staff.post(secret_url(partner), {"valid_until": "next tuesday", "confirm": "1"})
+
+    assert response.status_code == 200 and "Enter a valid date/time." in response.content.decode()
+    assert access_of(partner).previous_secret_hash == ""
+
+
+def test_an_overlap_of_more_than_30_days_is_asked_again(staff, partner):
+    too_long = timezone.localtime() + timedelta(days=31)
+
+    response = staff.post(secret_url(partner), {"valid_until": too_long.strftime("%Y-%m-%dT%H:%M"), "confirm": "1"})
+
+    assert response.status_code == 200
+    assert "works at most 30 days after it" in response.content.decode()
+    assert access_of(partner).previous_secret_hash == ""
+
+
+def test_a_secret_that_leaked_is_rotated_with_a_time_past_and_its_tokens_stop_at_once(staff, partner):
+    issued = partner_token_issue(org=partner.org_code, secret=partner.secret, caller=Caller("test"))
+    past = timezone.localtime() - timedelta(minutes=5)
+
+    done = staff.post(secret_url(partner), {"valid_until": past.strftime("%Y-%m-%dT%H:%M"), "confirm": "1"},
+                      follow=True)
+
+    assert "no longer works, and the tokens got with it are revoked" in messages_of(done)[0]
+    assert not token_works(partner, partner.secret)
+    with pytest.raises(PartnerDenied):
+        partner_authenticate(token=issued.token, caller=Caller("test"))
+
+
+def test_the_list_action_rotates_with_the_time_chosen_on_its_confirmation(staff, partner):
+    chosen = (timezone.localtime() + timedelta(hours=30)).replace(second=0, microsecond=0)
+    selected = {"action": "issue_secret", "_selected_action": [partner.pk]}
+
+    asked = staff.post(PARTNERS, selected)
+    done = staff.post(PARTNERS, {**selected, "confirm": "1", "valid_until": chosen.strftime("%Y-%m-%dT%H:%M")},
+                      follow=True)
+
+    assert 'name="valid_until"' in asked.content.decode()
+    assert f"keeps working until {local_time(chosen)}" in messages_of(done)[0]
+    assert access_of(partner).previous_secret_valid_until == chosen
+
+
+def test_retiring_asks_first_then_ends_the_previous_secret_and_its_tokens(staff, partner):
+    old = partner.secret
+    new = partner_secret_issue(partner=partner)
+    by_old = partner_token_issue(org="DIDI", secret=old, caller=Caller("test"))
+    by_new = partner_token_issue(org="DIDI", secret=new, caller=Caller("test"))
+
+    page = staff.get(retire_url(partner))
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert 'name="revoke_tokens"' in content and "checked" in content  # revoking is what is offered first
+    assert "tokens alive got with it: 1" in content
+    assert access_of(partner).previous_secret_works(timezone.now())  # asking changed nothing
+
+    done = staff.post(retire_url(partner), {"revoke_tokens": "on", "confirm": "1"}, follow=True)
+
+    assert done.redirect_chain == [(change_url(partner), 302)]
+    assert messages_of(done) == ["The previous secret of 滴滴充电 (DIDI) no longer works. 1 token got with it was "
+                                 "revoked."]
+    assert not token_works(partner, old) and token_works(partner, new)
+    alive = set(PartnerToken.objects.values_list("token_hash", flat=True))
+    assert digest(by_old.token) not in alive and digest(by_new.token) in alive
+
+
+def test_retiring_without_revoking_leaves_the_tokens_to_expire(staff, partner):
+    old = partner.secret
+    partner_secret_issue(partner=partner)
+    by_old = partner_token_issue(org="DIDI", secret=old, caller=Caller("test"))
+
+    done = staff.post(retire_url(partner), {"confirm": "1"}, follow=True)
+
+    assert "keep working until they expire" in messages_of(done)[0]
+    assert not token_works(partner, old)
+    assert PartnerToken.objects.filter(token_hash=digest(by_old.token)).exists()
+
+
+def test_retiring_twice_says_there_is_nothing_to_retire(staff, partner):
+    partner_secret_issue(partner=partner)
+    partner_secret_previous_retire(partner=partner)
+
+    page = staff.get(retire_url(partner), follow=True)
+    posted = staff.post(retire_url(partner), {"confirm": "1"}, follow=True)
+
+    for response in (page, posted):
+        assert response.redirect_chain == [(change_url(partner), 302)]
+        assert "there is nothing to retire" in messages_of(response)[0]
+
+
+def test_the_token_list_tells_which_secret_got_each_token(staff, partner):
+    old = partner.secret
+    partner_secret_issue(partner=partner)
+    partner_token_issue(org="DIDI", secret=old, caller=Caller("test"))
+
+    listed = staff.get(TOKENS, {"by_previous_secret__exact": "1"})
+
+    assert listed.status_code == 200
+    assert [row.by_previous_secret for row in listed.context["cl"].result_list] == [True]
+
+
+@pytest.mark.parametrize("who", ["viewer", "operator"])
+def test_only_who_may_change_the_partner_rotates_or_retires(request, client, partner, who):
+    # Given a rotation in progress, and a staff user without the change permission of partners: one who may only
+    # look at them (as finance), and an operator (who may not see partners at all)
+    partner_secret_issue(partner=partner)
+    if who == "operator":
+        client.force_login(request.getfixturevalue("operator"))
+    else:
+        client = request.getfixturevalue("viewer")
+    before = access_of(partner)
+
+    answers = [client.get(secret_url(partner)), client.post(secret_url(partner), {"confirm": "1"}),
+               client.get(retire_url(partner)), client.post(retire_url(partner), {"confirm": "1"})]
+    client.post(PARTNERS, {"action": "issue_secret", "_selected_action": [partner.pk], "confirm": "1"})
+
+    # Then every page answers 403 and nothing changed
+    assert [answer.status_code for answer in answers] == [403] * 4
+    after = access_of(partner)
+    assert (after.secret_hash, after.previous_secret_hash, after.previous_secret_valid_until) == (
+        before.secret_hash, before.previous_secret_hash, before.previous_secret_valid_until)
+    if who == "viewer":
+        page = client.get(change_url(partner)).content.decode()
+        assert 'class="partner-secrets"' in page  # who may look sees the state, not the buttons
+        assert secret_url(partner) not in page and retire_url(partner) not in page

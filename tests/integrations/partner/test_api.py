@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from backoffice.days import BEIJING
 from chargers.models import ConnectorStatus, CurrentType, ParkingStatus
 from integrations.partnerkit.access import Caller, partner_access_get, partner_secret_issue, partner_token_issue
 from integrations.partnerkit.models import PartnerCheck
-from orders.days import BEIJING
 from orders.models import CloseReason, Order, OrderStatus
 from stations.models import StationAccess, StationStatus
 from tariffs.pricing import Period, PowerTier

@@ -118,14 +118,16 @@ def test_a_missing_org_or_secret_is_named(client, partner):
     assert get_token(client, org="DIDI")[1] == {"code": 1001, "msg": "缺少参数 secret", "data": None}
 
 
-def test_a_new_secret_makes_the_old_one_fail(client, partner):
+def test_a_new_secret_with_no_overlap_makes_the_old_one_fail_logged_as_the_previous_secret(client, partner):
     old = partner.secret
 
-    new = partner_secret_issue(partner=partner)
+    # A secret that leaked: rotated with an overlap that ends at once (tests/integrations/partnerkit/test_rotation.py
+    # has the overlap itself)
+    new = partner_secret_issue(partner=partner, valid_until=timezone.now())
 
     assert get_token(client, org="DIDI", secret=old)[1]["code"] == 2004
     assert get_token(client, org="DIDI", secret=new)[1]["code"] == 0
-    assert [reason for reason, *_rest in failures()] == [AuthFailureReason.WRONG_SECRET]
+    assert [reason for reason, *_rest in failures()] == [AuthFailureReason.PREVIOUS_SECRET_EXPIRED]
 
 
 def test_an_older_token_stays_valid_after_a_new_one_is_issued(client, partner, token):
@@ -194,7 +196,7 @@ def test_a_token_issued_in_the_service_is_the_same_as_one_from_the_interface(cli
 def test_get_token_by_get_is_refused_as_a_wrong_method(client, partner):
     status, answer = call(client, "getToken", org="DIDI", secret=partner.secret)
 
-    assert (status, answer) == (200, {"code": 1004, "msg": "不支持的请求方法 GET，getToken 只接受 POST", "data": None})
+    assert (status, answer) == (405, {"code": 1004, "msg": "不支持的请求方法 GET，getToken 只接受 POST", "data": None})
     assert PartnerToken.objects.count() == 0
 
 
@@ -202,7 +204,8 @@ def test_a_post_to_a_get_interface_is_refused_as_a_wrong_method_before_the_token
     response = client.post(API + "syncStubInfo", {"stubGroupId": "SZ001"})
 
     assert (response.status_code, response.json()) == (
-        200, {"code": 1004, "msg": "不支持的请求方法 POST，syncStubInfo 只接受 GET", "data": None})
+        405, {"code": 1004, "msg": "不支持的请求方法 POST，syncStubInfo 只接受 GET", "data": None})
+    assert response["Allow"] == "GET"
     # No token was asked for: nothing is logged as a failed attempt to get in
     assert failures() == []
 

@@ -7,25 +7,24 @@ as the minute's schedule would. Each piece of news becomes a progress callback h
 (PARTNER_CALLBACK_PROGRESS_SECONDS = 0): the throttle is real time, which a test does not wait for.
 """
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone, translation
 
+from backoffice.days import business_day_bounds, business_day_of
 from chargers.models import Charger, Vendor
 from chargers.services import charger_import_from_vendor
 from integrations.inbox import inbox_drain
 from integrations.models import DeliveryAttempt, DeliveryStatus, OutboundDelivery
 from integrations.outbox import OUTBOX_BACKOFF_BASE, deliveries_sweep, delivery_attempt
-from integrations.partner.simulator import CallbackReceiver, PartnerClient, PartnerRecords, loads
+from integrations.partner.simulator import PartnerClient, PartnerRecords
 from integrations.tomda.simulator import SimCharger
-from orders.days import business_day_bounds, business_day_of
 from orders.models import LineState, Order, OrderStatus, StatementCategory
 from orders.reconciliation.services import statement_build
 from orders.reconciliation.sources import statement_sources
-from tests.helpers import tomda_cloud
+from tests.helpers import WireReceiver, tomda_cloud
 from tests.integrations.partner.conftest import CITY
 from tests.stations.factories import StationFactory
 
@@ -36,31 +35,6 @@ WAIT = 10  # seconds a callback may take to reach the receiver; every wait ends 
 
 
 # --- the two simulators ------------------------------------------------------------------------------------------
-
-
-class WireReceiver(CallbackReceiver):
-    """The partner's receiver, also noting every POST as it came, refused ones included: (body's notifyId,
-    X-Notify-Id header, notifyType). The receiver itself keeps only what it acknowledged."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._wire_lock = threading.Lock()
-        self._arrivals: list[tuple[str | None, str | None, str | None]] = []
-
-    def app(self, request):
-        try:
-            body = loads(request.body)
-        except ValueError:
-            body = None
-        body = body if isinstance(body, dict) else {}
-        with self._wire_lock:
-            self._arrivals.append((body.get("notifyId"), request.headers.get("X-Notify-Id"), body.get("notifyType")))
-        return super().app(request)
-
-    @property
-    def arrivals(self) -> list[tuple[str | None, str | None, str | None]]:
-        with self._wire_lock:
-            return list(self._arrivals)
 
 
 def delivered(sim):

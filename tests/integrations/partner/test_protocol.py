@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rest_framework.utils.encoders import JSONEncoder
 
+from backoffice.days import BEIJING
 from integrations.partner.protocol import (
     Code,
     Refusal,
@@ -23,7 +24,6 @@ from integrations.partner.protocol import (
     wh_of,
     yuan,
 )
-from orders.days import BEIJING
 
 AMOUNTS = st.integers(min_value=0, max_value=10**9)
 

@@ -7,10 +7,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone, translation
 
+from backoffice.days import business_day_bounds, business_day_of
 from integrations.models import DeliveryStatus, OutboundDelivery
 from integrations.outbox import delivery_attempt
 from integrations.partnerkit.callbacks import order_callback_end
-from orders.days import business_day_bounds, business_day_of
 from orders.models import Order, OrderStatus, StatementCategory
 from orders.reconciliation.services import statement_build
 from orders.reconciliation.sources import statement_sources

@@ -231,6 +231,58 @@ def test_a_reading_value_beyond_its_range_is_refused_naming_it(push, charging_or
     assert not OrderSample.objects.exists()
 
 
+EVENT = {"eventCode": "TOMDA_EV_FAULT_ES", "eventStatus": "HAPPENING", "deviceTime": "2026-11-21 10:00:00"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "field"),
+    [
+        # a charger-wide event names no connector, and a count of events is not used: both still checked
+        ("EVENT_DATA", {"serialNum": "1012300001", "eventSource": "CHARGER", "connectorId": "A",
+                        "eventInfo": [EVENT]}, "connectorId"),
+        ("EVENT_DATA", {"serialNum": "1012300001", "eventCount": "many", "eventInfo": [EVENT]}, "eventCount"),
+        # a charger described with its connectors needs no count of them
+        ("DEVICE_INFO", {"deviceInfo": {"serialNum": "1012300001", "connectorCount": "two",
+                                        "connectorInfo": [{"connectorId": 1}]}}, "connectorCount"),
+        ("DEVICE_INFO", {"deviceInfo": {"serialNum": "1012300001", "connectorInfo": {}}}, "connectorInfo"),
+        ("EVENT_DATA", {"serialNum": "1012300001", "eventSource": 0, "eventInfo": [EVENT]}, "eventSource"),
+        ("EVENT_DATA", {"serialNum": "1012300001", "eventInfo": [EVENT | {"eventStatus": False}]}, "eventStatus"),
+        # the spec's form, two digits a field
+        ("EVENT_DATA", {"serialNum": "1012300001", "eventInfo": [EVENT | {"deviceTime": "2026-11-21 9:00:00"}]},
+         "deviceTime"),
+    ],
+)
+def test_a_field_sent_is_checked_even_where_it_is_not_used(push, ev_charger, kind, content, field):
+    body = refused(push(kind, content), PARAMETER)
+
+    assert field in body["errorDesc"]
+    assert not ChargerEvent.objects.exists()
+
+
+def test_a_settlement_naming_a_connector_that_is_no_number_is_refused(push, charging_order):
+    body = refused(push("ORDER_DATA", order_data(charging_order) | {"connectorId": "A"}), PARAMETER)
+
+    assert "connectorId" in body["errorDesc"]
+    assert Order.objects.get(pk=charging_order.pk).status == OrderStatus.CHARGING
+
+
+def test_a_push_time_that_is_true_or_false_is_refused(push, ev_charger):
+    body = refused(push("DEVICE_INFO", {"deviceInfo": {"serialNum": "1012300001"}}, time=True), PARAMETER)
+
+    assert "time" in body["errorDesc"]
+
+
+def test_a_field_left_out_as_null_or_empty_is_read_as_left_out(push, ev_charger):
+    # Tomda's cloud writes a field it leaves out as null or empty as often as not.
+    ok(push("EVENT_DATA", {"serialNum": "1012300001", "eventSource": None, "connectorId": "", "eventCount": None,
+                           "eventInfo": [EVENT | {"eventStatus": ""}]}, time=None))
+    ok(push("DEVICE_INFO", {"deviceType": None, "deviceInfo": {"serialNum": "1012300001", "connectorInfo": None,
+                                                               "connectorCount": None}}))
+
+    event = ChargerEvent.objects.get()
+    assert (event.code, event.connector) == ("TOMDA_EV_FAULT_ES", None)
+
+
 # --- 4. a second, different settlement ------------------------------------------------------------------
 
 

@@ -50,6 +50,10 @@ def test_times_are_beijing_local_on_the_wire():
     assert mappers.format_time(moment) == "2026-11-21 08:30:00"
     with pytest.raises(mappers.MappingError, match="'2026/11/21'"):
         mappers.parse_time("2026/11/21", field="t")
+    # exactly the form, two digits a field, as the schema's pattern says
+    for loose in ("2026-11-21 8:30:00", " 2026-11-21 08:30:00", "2026-11-21 08:30:00\n"):
+        with pytest.raises(mappers.MappingError):
+            mappers.parse_time(loose, field="t")
 
 
 @pytest.mark.parametrize(("wire", "ours"), [(None, 1), ("", 1), (0, 1), ("0", 1), (1, 1), (2, 2)])

@@ -6,10 +6,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from backoffice.days import business_day_of
 from integrations.models import InboundMessage, InboundStatus
 from integrations.tomda.simulator import SimCharger
 from integrations.tomda.statement import TomdaStatementSource
-from orders.days import business_day_of
 from orders.models import Order, OrderStatus, SettlementSource, StatementCategory
 from orders.reconciliation.services import statement_build
 from orders.services import order_start

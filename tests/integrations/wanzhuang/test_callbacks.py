@@ -857,6 +857,18 @@ def test_an_offline_profit_we_cannot_read_is_refused_naming_the_field(callback, 
     assert not OfflineRevenueReading.objects.exists()
 
 
+@pytest.mark.parametrize("timestamp", ["yesterday", "-5", "1.5e9", "99999999999"])
+def test_a_callback_whose_timestamp_is_no_unix_time_is_refused_naming_it(callback, wz_ebike, settings, timestamp):
+    # Signed with it, and but for a swipe not read: still Unix seconds, or the callback is not Wanzhuang's.
+    fields = offline_profit(coin=1, card=1, at=SESSION_START) | {"app_id": settings.WANZHUANG_APP_ID,
+                                                                  "timestamp": timestamp}
+    fields["sign"] = signing.sign(fields, secret=settings.WANZHUANG_APP_SECRET, method=settings.WANZHUANG_SIGN_METHOD)
+
+    bad(callback, "offline_profit", fields, "timestamp", signed=False)
+
+    assert not OfflineRevenueReading.objects.exists()
+
+
 def test_a_charge_id_that_is_not_ours_is_refused(callback, wz_ebike, wz_order):
     order = wz_order(wz_ebike)
     fields = changed(start_power(order), charge_id=str(charge_id_of(order.order_no) + 1))

@@ -8,6 +8,7 @@ import requests
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.days import business_day_bounds, business_day_of
 from chargers.models import Charger, ChargerTariffPush, ConnectorStatus, OfflineRevenueReading, TariffPushResult, Vendor
 from chargers.selectors import offline_revenue_between
 from chargers.services import charger_register, charger_sync, charger_tariff_read, tariff_version_push
@@ -17,7 +18,6 @@ from integrations.wanzhuang import tasks
 from integrations.wanzhuang.constants import charge_id_of
 from integrations.wanzhuang.simulator import SimDevice
 from integrations.wanzhuang.statement import WanzhuangStatementSource
-from orders.days import business_day_bounds, business_day_of
 from orders.models import CardMovement, CardMovementKind, CloseReason, LineState, Order, OrderStatus, StatementCategory
 from orders.reconciliation.services import statement_build
 from orders.services import order_settlement_resend, order_stop

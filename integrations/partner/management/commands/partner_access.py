@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from integrations.partnerkit.access import partner_access_get, partner_secret_issue
 from integrations.partnerkit.models import city_codes_parse
@@ -12,7 +13,8 @@ from orders.models import Partner
 class Command(BaseCommand):
     help = ("Set the access of the partner with organisation code --org: --callback-url, --cities (six-digit codes, "
             "comma-separated), and --secret (one the partner holds already; without it, a new secret is printed "
-            "once with --new-secret).")
+            "once with --new-secret). A new secret rotates: the one before it works for PARTNER_SECRET_OVERLAP_HOURS "
+            "more.")
 
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True)
@@ -43,3 +45,9 @@ class Command(BaseCommand):
                           f"cities {access.city_codes or '-'}")
         if new_secret:
             self.stdout.write(f"New secret (shown once, not kept): {issued}")
+        if secret is not None or new_secret:
+            access.refresh_from_db()
+            if access.previous_secret_works(timezone.now()):
+                until = timezone.localtime(access.previous_secret_valid_until).strftime("%Y-%m-%d %H:%M:%S")
+                self.stdout.write(f"The secret before it (ending with {access.previous_secret_hint}) works until "
+                                  f"{until}; retire it from the partner's page once the partner uses the new one.")

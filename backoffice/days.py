@@ -1,4 +1,5 @@
-"""Business days: 00:00–24:00 Asia/Shanghai, the unit of the daily close. Pure functions of time."""
+"""Business days: 00:00–24:00 Asia/Shanghai, the unit of the daily close and of the day partitions. Pure
+functions of time."""
 
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
