@@ -43,10 +43,17 @@ DELETE_BATCH = 10_000
 LOCK_TIMEOUT = "5s"
 
 
+def day_bounds(day: date, *, by_time: bool) -> tuple:
+    """[day, day + 1) as the bounds of a partition on a date column, or on a moment column (`by_time`, cut at
+    Beijing midnight)."""
+    return business_day_bounds(day) if by_time else (day, day + timedelta(days=1))
+
+
 @dataclass(frozen=True)
 class PartitionedTable:
     """A table partitioned by business day: the model, the column that says the day, how long rows are kept
-    (the name of the setting, in days), and which rows keep their day from expiring."""
+    (the name of the setting, in days), and which rows outlive their day (`hold`: moved to the default partition
+    when the day expires, deleted once nothing holds them)."""
 
     label: str
     column: str
@@ -71,7 +78,7 @@ class PartitionedTable:
 
     def bounds(self, day: date) -> tuple:
         """The partition bounds of `day`: [day, day + 1) in the column's own type."""
-        return business_day_bounds(day) if self.by_time() else (day, day + timedelta(days=1))
+        return day_bounds(day, by_time=self.by_time())
 
     def partition_name(self, day: date) -> str:
         return f"{self.table}_p{day:%Y%m%d}"
@@ -260,9 +267,14 @@ def _held_in(spec: PartitionedTable, day: date) -> list:
     return list(rows.select_for_update().values_list("pk", flat=True))
 
 
+def first_kept_day(*, spec: PartitionedTable, today: date) -> date:
+    """The first day `spec`'s retention keeps: its `retention_days` days up to `today`."""
+    return today - timedelta(days=spec.retention_days - 1)
+
+
 def retention_cutoff(*, spec: PartitionedTable, today: date):
     """The first day kept (its start, in the column's type): the `retention_days` days up to `today`."""
-    return spec.bounds(today - timedelta(days=spec.retention_days - 1))[0]
+    return spec.bounds(first_kept_day(spec=spec, today=today))[0]
 
 
 def table_maintain(*, spec: PartitionedTable, today: date) -> Maintained:
@@ -272,7 +284,7 @@ def table_maintain(*, spec: PartitionedTable, today: date) -> Maintained:
     if not is_partitioned(spec.table):
         return Maintained(table=spec.table, partitioned=False, rows_deleted=rows_expire(spec=spec, cutoff=cutoff))
     done = Maintained(table=spec.table, partitioned=True)
-    first_kept = today - timedelta(days=spec.retention_days - 1)
+    first_kept = first_kept_day(spec=spec, today=today)
     for offset in range(-1, settings.PARTITION_DAYS_AHEAD + 1):
         day = today + timedelta(days=offset)
         if day < first_kept:
@@ -394,8 +406,7 @@ def partition_convert(*, schema_editor, model: type[models.Model], column: str, 
     last_day = max((business_day_of(last) if by_time else last) if last is not None else today, today)
     day = min(first_day, today - timedelta(days=1))
     while day <= last_day + timedelta(days=days_ahead):
-        low, high = (partition_literal(bound) for bound in (business_day_bounds(day) if by_time
-                                                    else (day, day + timedelta(days=1))))
+        low, high = (partition_literal(bound) for bound in day_bounds(day, by_time=by_time))
         execute(f"CREATE TABLE {qn(spec.partition_name(day))} PARTITION OF {qn(table)}"
                 f" FOR VALUES FROM ({low}) TO ({high})")
         day += timedelta(days=1)

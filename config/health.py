@@ -75,7 +75,4 @@ def health_path(result, generator, request, public):
         "required": ["status", "database"],
     }
     result["components"]["schemas"] = dict(sorted(schemas.items()))
-    tags = result.setdefault("tags", [])
-    if not any(tag.get("name") == "operations" for tag in tags):
-        tags.append({"name": "operations", "description": "What the infrastructure calls."})
     return result

@@ -21,7 +21,7 @@ class IntegrationsConfig(AppConfig):
         from integrations.models import InboundStatus
         from integrations.schedules import schedules_ensure
 
-        # A day keeps its partition while it holds pushes not applied yet, or failed ones awaiting a replay.
+        # Pushes not applied yet, and failed ones awaiting a replay, outlive their day's retention.
         partition_register(label="integrations.InboundMessage", column="received_day",
                            retention_setting="INBOX_RETENTION_DAYS",
                            hold=Q(status__in=[InboundStatus.RECEIVED, InboundStatus.FAILED]))

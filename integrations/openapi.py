@@ -22,6 +22,8 @@ from urllib.parse import urlencode
 from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils import translation
 
+from integrations import values
+
 logger = logging.getLogger(__name__)
 
 TAG = "vendor push"
@@ -29,7 +31,7 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 WALL_TIME = '"yyyy-MM-dd HH:mm:ss", Beijing time'
-WALL_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+WALL_TIME_PATTERN = f"^{values.WALL_TIME_PATTERN}$"
 # A path placeholder no URL of ours holds, to read the callback URL's pattern back from `reverse`.
 _PLACEHOLDER = "openapi-path-parameter"
 
@@ -47,9 +49,6 @@ def vendor_push_paths(result, generator, request, public):
         paths.update(items)
         schemas.update(components)
     result["components"]["schemas"] = dict(sorted(schemas.items()))
-    tags = result.setdefault("tags", [])
-    if not any(tag.get("name") == TAG for tag in tags):
-        tags.append({"name": TAG, "description": "What vendor clouds push to us."})
     return result
 
 
@@ -466,7 +465,7 @@ Any method but POST is answered 405 in the same envelope.
 
 SIGNED = {
     "app_id": _string("Our merchant app id (WANZHUANG_APP_ID)."),
-    "timestamp": _integer("When Wanzhuang signed it, Unix seconds."),
+    "timestamp": _integer("When Wanzhuang signed it, Unix seconds.", minimum=0, maximum=values.UNIX_SECONDS_MAX),
     "sign": _string("The signature over the other non-empty fields, 64 hex digits."),
 }
 DEVICE = {
@@ -639,13 +638,13 @@ again (with a new timestamp or signature) is answered success and kept once. Tim
 FOURPYUN_SIGNED = {
     "app_id": _string("Our app id at 4pyun (FOURPYUN_APP_ID)."),
     "timestamp": _integer("When 4pyun signed it, milliseconds since 1970 (not held to a window: a copy is "
-                          "deduplicated instead).", minimum=0, maximum=4_102_444_800_000),
+                          "deduplicated instead).", minimum=0, maximum=values.UNIX_SECONDS_MAX * 1000),
     "sign_type": _string("The signature's method: MD5. Signed like any other field."),
     "sign": _string("MD5 of the other non-empty fields, sorted by name, then &app_secret=<secret>: 32 hex digits "
                     "in either case."),
 }
 BLANK = r"^\s*$"
-BLANK_OR_WALL_TIME = r"^(\s*|\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})$"
+BLANK_OR_WALL_TIME = rf"^(\s*|{values.WALL_TIME_PATTERN})$"
 # A text field as the receiver reads it: not blank, and without a NUL, which no text column keeps.
 FILLED_TEXT = r"^[^\x00]*\S[^\x00]*$"
 ANY_TEXT = r"^[^\x00]*$"
@@ -657,7 +656,6 @@ FOURPYUN_BODIES = {"start-result": "FourpyunResult", "stop-result": "FourpyunRes
 
 
 def _fourpyun_components(kinds: list[str]) -> dict:
-    from integrations import values
     from integrations.fourpyun.mappers import FINISHED
     from integrations.fourpyun.protocol import DEVICE_TYPES, ENERGY_CODES, REPLENISH_STATES
 

@@ -9,12 +9,14 @@ figure inside the columns that hold it.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice.days import BEIJING
 from orders.services.progress import SESSION_AMOUNT_MAX_FEN, SESSION_ENERGY_MAX_WH, SESSION_POWER_MAX_W
 
 
@@ -33,6 +35,8 @@ AMOUNT_FEN_MAX = SESSION_AMOUNT_MAX_FEN
 SESSION_SECONDS_MAX = 31 * 86_400
 # Times outside these years are garbled clocks whatever the window says (and some fit no column).
 YEARS = range(2000, 2100)
+# The latest Unix time in seconds a counterparty may send: 2100-01-01 (times 1000 where it counts milliseconds).
+UNIX_SECONDS_MAX = 4_102_444_800
 
 
 def shown(value) -> str:
@@ -87,6 +91,21 @@ def text(content: dict, field: str, *, required: bool = True, max_length: int = 
         raise MappingError(_("%(field)s: %(value)s is longer than %(length)s characters.")
                            % {"field": field, "value": shown(value), "length": max_length})
     return value
+
+
+WALL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# Exactly that form, two digits a field: strptime alone would take `2026-1-3 9:31:00`.
+WALL_TIME_PATTERN = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
+_WALL_TIME = re.compile(WALL_TIME_PATTERN)
+
+
+def wall_time(value) -> datetime:
+    """A counterparty's local `yyyy-MM-dd HH:mm:ss` (Beijing time) as an aware datetime; ValueError when it is
+    not exactly of that form."""
+    text = str(value)
+    if not _WALL_TIME.fullmatch(text):
+        raise ValueError(f"{text!r} is not of the form yyyy-MM-dd HH:mm:ss")
+    return datetime.strptime(text, WALL_TIME_FORMAT).replace(tzinfo=BEIJING)
 
 
 def time_window(around: datetime | None = None) -> tuple[datetime, datetime]:

@@ -42,7 +42,10 @@ session without any, its average power).
     tariff: Tariff = order.tariff_version.tariff
     if samples is None:
         # Not through `order.samples`: the related manager would read each row's order_id back, one query a row.
-        samples = (order_samples(order=order).filter(left_out="").order_by("device_time", "id")
+        # From the order's creation on, not up to `samples_until`: a price never misses a sample because the
+        # order in hand was read before it came (a session priced from its samples lies in its last days).
+        samples = (order_samples_of(order.pk, created_at=order.created_at).filter(left_out="")
+                   .order_by("device_time", "id")
                    .only("device_time", "energy_wh", "power_w"))
     samples = list(samples)
     if not tariff.by_energy:

@@ -34,8 +34,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from integrations.partner.schema import partner_schema
-from integrations.tomda.mappers import wall_time
 from integrations.tomda.protocol import push_parse
+from integrations.values import wall_time
 from integrations.wanzhuang.protocol import callback_parse
 
 TOMDA_PUSH = "/integrations/tomda/push"

@@ -16,7 +16,14 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.adminkit import LargeTableAdminMixin, ReadOnlyAdminMixin, listed, local_time
+from backoffice.adminkit import (
+    LargeTableAdminMixin,
+    ReadOnlyAdminMixin,
+    SuperusersOnlyAdminMixin,
+    is_superuser,
+    listed,
+    local_time,
+)
 from backoffice.adminkit.tables import LargeTableChangeList
 
 from . import selectors, services
@@ -25,23 +32,13 @@ from .models import LoginFailure, LoginLockout, LoginRecord
 BROWSER_CHARS = 60
 
 
-def _superuser(request) -> bool:
-    return request.user.is_active and request.user.is_superuser
-
-
-class LoginsAdminMixin(ReadOnlyAdminMixin, LargeTableAdminMixin):
+class LoginsAdminMixin(SuperusersOnlyAdminMixin, ReadOnlyAdminMixin, LargeTableAdminMixin):
     """Superusers look; an exact user name or address finds rows by their indexes."""
 
     search_fields = ("username",)  # shows the search box; the search itself is get_search_results
     search_help_text = _("An exact user name or IP address.")
     ordering = ("-attempt_time", "-id")
     sortable_by = ()
-
-    def has_module_permission(self, request):
-        return _superuser(request)
-
-    def has_view_permission(self, request, obj=None):
-        return _superuser(request)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -111,7 +108,7 @@ class LoginLockoutAdmin(LoginsAdminMixin, admin.ModelAdmin):
         return LockoutChangeList
 
     def has_unlock_permission(self, request, obj=None):
-        return _superuser(request)
+        return is_superuser(request)
 
     @admin.display(description=_("last failure"), ordering="attempt_time")
     def last_failure(self, obj):

@@ -12,6 +12,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from backoffice.adminkit import ReadOnlyAdminMixin, SuperusersOnlyAdminMixin, is_superuser
+
 from . import services
 
 if admin.site.is_registered(TOTPDevice):
@@ -25,7 +27,7 @@ def remove_selected(modeladmin, request, queryset):
 
 
 @admin.register(TOTPDevice)
-class AuthenticatorAdmin(admin.ModelAdmin):
+class AuthenticatorAdmin(SuperusersOnlyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user", "confirmed", "created_at", "last_used_at", "throttling_failure_count"]
     list_filter = ["confirmed"]
     list_select_related = ["user"]
@@ -40,26 +42,14 @@ class AuthenticatorAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)  # ours says what removing one means
         return actions
 
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
+    def has_delete_permission(self, request, obj=None):  # removing one is what this page is for
+        return is_superuser(request)
 
     def delete_model(self, request, obj):
         services.totp_device_remove(device=obj)
 
     def delete_queryset(self, request, queryset):
-        for device in queryset.select_related("user"):
+        for device in queryset:
             services.totp_device_remove(device=device)
         self.message_user(request, gettext(
             "The user signs in with the password alone now, or, where a second factor is required, is asked to add "

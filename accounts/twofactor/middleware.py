@@ -8,9 +8,9 @@ the code and enrolment pages live outside the admin's URLs. It needs django-otp'
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import urlencode
 
 from . import selectors
+from .views import step_url
 
 OPEN_VIEWS = {"login", "logout"}
 
@@ -26,13 +26,11 @@ class AdminTwoFactorMiddleware:
         match = request.resolver_match
         if match is None or admin.site.name not in match.namespaces or match.url_name in OPEN_VIEWS:
             return None
-        user = request.user
-        if not (user.is_authenticated and user.is_active and user.is_staff):
+        if not selectors.is_signed_in_staff(request.user):
             return None  # the admin sends them to its login
-        step = selectors.twofactor_step(user=user)
+        step = selectors.twofactor_step(user=request.user)
         if step is None:
             return None
-        target = "twofactor:verify" if step == selectors.VERIFY else "twofactor:enrol"
         # Back to the page asked for once the code is given; a form posted meanwhile is not sent again.
         next_url = request.get_full_path() if request.method == "GET" else reverse("admin:index")
-        return redirect(f"{reverse(target)}?{urlencode({'next': next_url})}")
+        return redirect(step_url(step, next_url))

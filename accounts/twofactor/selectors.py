@@ -5,8 +5,14 @@ from base64 import b32encode
 from django.conf import settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+# What a user must do before the admin opens; each is also the name of its page (`twofactor:<step>`).
 VERIFY = "verify"  # has a confirmed authenticator: give its current code
 ENROL = "enrol"  # must have one and has none: add one
+
+
+def is_signed_in_staff(user) -> bool:
+    """Whether `user` is signed-in active staff: whom the admin opens to."""
+    return user.is_authenticated and user.is_active and user.is_staff
 
 
 def twofactor_required(*, user) -> bool:

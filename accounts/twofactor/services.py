@@ -15,6 +15,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backoffice.errors import DomainError
 
+from . import selectors
+
 DEVICE_NAME = "authenticator"
 
 
@@ -55,7 +57,7 @@ def totp_device_confirm(*, user, token: str) -> CodeCheck:
     """Confirm `user`'s pending authenticator with a code it shows; the device counts only from then on, and other
     pending ones are dropped. A user who has a confirmed authenticator adds no second one here."""
     with transaction.atomic():
-        if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        if selectors.totp_devices_confirmed(user=user).exists():
             raise TwoFactorError(gettext("Two-factor authentication is already on for your account."))
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
         if device is None:

@@ -38,14 +38,14 @@ def _next_url(request) -> str:
     return reverse("admin:index")
 
 
-def _with_next(name: str, next_url: str) -> str:
-    return f"{reverse(name)}?{urlencode({'next': next_url})}"
+def step_url(step: str, next_url: str) -> str:
+    """The page of `step` (selectors.VERIFY or ENROL), going on to `next_url` once it is done."""
+    return f"{reverse(f'twofactor:{step}')}?{urlencode({'next': next_url})}"
 
 
 def _refused(request):
     """The admin's login for anyone who is not signed-in active staff."""
-    user = request.user
-    if user.is_authenticated and user.is_active and user.is_staff:
+    if selectors.is_signed_in_staff(request.user):
         return None
     return redirect_to_login(request.get_full_path(), reverse("admin:login"))
 
@@ -90,7 +90,7 @@ def verify(request):
     next_url = _next_url(request)
     step = selectors.twofactor_step(user=request.user)
     if step == selectors.ENROL:
-        return redirect(_with_next("twofactor:enrol", next_url))
+        return redirect(step_url(selectors.ENROL, next_url))
     if step is None:
         return redirect(next_url)
 
@@ -123,7 +123,7 @@ def enrol(request):
     if confirmed is not None:
         if not user.is_verified():
             # Only the holder of the authenticator may see this page: the password alone gives the code page.
-            return redirect(_with_next("twofactor:verify", next_url))
+            return redirect(step_url(selectors.VERIFY, next_url))
         return TemplateResponse(request, "admin/accounts/twofactor_enrol.html", _context(
             request, title=title, device=confirmed, required=selectors.twofactor_required(user=user)))
 
@@ -133,7 +133,7 @@ def enrol(request):
             check = services.totp_device_confirm(user=user, token=form.cleaned_data["code"])
         except services.TwoFactorError as error:
             messages.error(request, error.message)
-            return redirect(_with_next("twofactor:enrol", next_url))
+            return redirect(step_url(selectors.ENROL, next_url))
         if check.accepted:
             _signed_in_with(request, check.device)
             messages.success(request, gettext(

@@ -125,7 +125,7 @@ class HistoryAdminMixin(SimpleHistoryAdmin):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_view_or_change_permission(request, obj):
+        if not self.has_view_history_or_change_history_permission(request, obj):
             raise PermissionDenied
         context = {"related_histories": self.related_histories(obj), **self.admin_actions(obj), **(extra_context or {})}
         return super().history_view(request, object_id, context)

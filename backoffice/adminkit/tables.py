@@ -29,6 +29,21 @@ class ReadOnlyAdminMixin:
         return False
 
 
+def is_superuser(request) -> bool:
+    return request.user.is_active and request.user.is_superuser
+
+
+class SuperusersOnlyAdminMixin:
+    """Pages only active superusers see (security records, authenticators), whatever permissions a group is
+    given; what they may do there each admin says."""
+
+    def has_module_permission(self, request):
+        return is_superuser(request)
+
+    def has_view_permission(self, request, obj=None):
+        return is_superuser(request)
+
+
 class RowActionsAdminMixin:
     """Read-only rows that people with the change permission may act on from the list.
 

@@ -183,9 +183,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # groups (and superusers, when ADMIN_2FA_REQUIRED_FOR_SUPERUSERS is on) must, before any admin page opens.
 ADMIN_2FA_REQUIRED_GROUPS = env.list("ADMIN_2FA_REQUIRED_GROUPS", default=[])
 ADMIN_2FA_REQUIRED_FOR_SUPERUSERS = env.bool("ADMIN_2FA_REQUIRED_FOR_SUPERUSERS", default=False)
+# A sign-in, with its second factor, lasts a working day; then the password (and the code) again.
+SESSION_COOKIE_AGE = env.int("SESSION_HOURS", default=12) * 3600
 # The account's name in the authenticator app: "<issuer>:<username>".
-ADMIN_2FA_ISSUER = env("ADMIN_2FA_ISSUER", default="充电后台")
-OTP_TOTP_ISSUER = ADMIN_2FA_ISSUER
+OTP_TOTP_ISSUER = env("ADMIN_2FA_ISSUER", default="充电后台")
 # After each wrong code the next is refused for 1, 2, 4, 8, ... seconds (this factor times 2^(failures-1)),
 # the right one too: guessing six digits takes years.
 OTP_TOTP_THROTTLE_FACTOR = env.int("ADMIN_2FA_THROTTLE_FACTOR", default=1)
@@ -247,6 +248,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "partner", "description": "The 2017 pile-operator interface we serve to partner platforms."},
         {"name": "vendor push", "description": "What vendor clouds push to us: stored first, then answered "
                                               "in the vendor's own envelope."},
+        {"name": "operations", "description": "What the infrastructure calls."},
     ],
     # The partner interface's choice sets under names of their own (the stub's and the gun's status share one
     # set, which drf-spectacular would otherwise name twice, with a warning).
@@ -306,8 +308,6 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # address together: a guesser behind the load balancer locks out neither everybody at its address nor the user
 # elsewhere, and trying many user names from one address gets each its own count.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-# A sign-in, with its second factor, lasts a working day; then the password (and the code) again.
-SESSION_COOKIE_AGE = env.int("SESSION_HOURS", default=12) * 3600
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30)) or None
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

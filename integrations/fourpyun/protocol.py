@@ -22,11 +22,9 @@ A push is 4pyun's view of one of our orders: it is kept for finance to compare, 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
-from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
@@ -39,10 +37,6 @@ from integrations.models import RejectReason
 from .mappers import DEVICE_TYPE, ENERGY_CODE, FINISHED, REPLENISH_STATES
 from .models import ReportKind
 
-BEIJING = ZoneInfo("Asia/Shanghai")
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-# Exactly that form, two digits a field (strptime alone would take `2026-1-3 9:31:00`).
-WALL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 MAX_FIELDS = 64
 MAX_SESSION = timedelta(seconds=values.SESSION_SECONDS_MAX)
 
@@ -185,22 +179,16 @@ def _time(fields: dict, field: str, *, required: bool, received_at: datetime | N
             raise _malformed(_("%(field)s is missing.") % {"field": field})
         return None
     try:
-        if not WALL_TIME.fullmatch(value):
-            raise ValueError(value)
-        moment = datetime.strptime(value, TIME_FORMAT).replace(tzinfo=BEIJING)
+        moment = values.wall_time(value)
     except ValueError as exc:
         raise _malformed(_("%(field)s: %(value)s is not a time of the form yyyy-MM-dd HH:mm:ss.")
                          % {"field": field, "value": values.shown(value)}) from exc
     return _read(values.moment_checked, moment, field=field, around=received_at)
 
 
-# The latest `timestamp` (milliseconds since 1970) a push may carry: 2100-01-01.
-TIMESTAMP_MAX_MS = 4_102_444_800_000
-
-
 def _result(kind: str, fields: dict) -> dict:
     # Signed and not read; still milliseconds when sent, or the push is not 4pyun's.
-    _read(values.integer, fields, "timestamp", default=0, maximum=TIMESTAMP_MAX_MS)
+    _read(values.integer, fields, "timestamp", default=0, maximum=values.UNIX_SECONDS_MAX * 1000)
     state = _read(values.integer, fields, "state", minimum=-999, maximum=999)
     return {
         "kind": kind,

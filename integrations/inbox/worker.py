@@ -368,11 +368,11 @@ def _taken_by_a_copy(row: InboundMessage) -> bool:
     if holder is None:
         try:
             with transaction.atomic():
-                InboundMessage.objects.filter(pk=row.pk).update(dedupe_key=key)
+                InboundMessage.objects.filter(pk=row.pk, received_day=row.received_day).update(dedupe_key=key)
             return False
         except IntegrityError:  # a copy arrived this instant
             holder = inbound_dedupe_holder(vendor=row.vendor, key=key, received_at=row.received_at, other_than=row.pk)
-    InboundMessage.objects.filter(pk=row.pk).update(
+    InboundMessage.objects.filter(pk=row.pk, received_day=row.received_day).update(
         status=InboundStatus.DUPLICATE, duplicate_of_id=holder, dedupe_key=key, processed_at=timezone.now(),
         reject_reason="", error="",
     )

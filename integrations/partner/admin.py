@@ -18,7 +18,6 @@ The pages of our own (the confirmation before a secret is rotated or retired, th
 templates written here, every text in them translated in Python.
 """
 
-from datetime import timedelta
 
 from django import forms
 from django.conf import settings
@@ -41,6 +40,7 @@ from backoffice.errors import REFUSALS, error_message
 from integrations.partnerkit.access import (
     partner_secret_issue,
     partner_secret_overlap_check,
+    partner_secret_overlap_end,
     partner_secret_previous_retire,
     partner_tokens_alive_by_secret,
     partner_tokens_revoke,
@@ -163,8 +163,7 @@ def _in_use(partner):
 
 def _overlap_ends():
     """When the secret a rotation replaces stops working, unless the operator chooses: to the minute, local."""
-    ends = timezone.localtime() + timedelta(hours=settings.PARTNER_SECRET_OVERLAP_HOURS)
-    return ends.replace(second=0, microsecond=0)
+    return timezone.localtime(partner_secret_overlap_end()).replace(second=0, microsecond=0)
 
 
 class SecretRotateForm(forms.Form):

@@ -79,6 +79,11 @@ SECRET_MIN_LENGTH = 16
 SECRET_OVERLAP_MAX = timedelta(days=30)
 
 
+def partner_secret_overlap_end(*, now: datetime | None = None) -> datetime:
+    """When the secret a rotation at `now` replaces stops working, unless the operator chooses another time."""
+    return (now or timezone.now()) + timedelta(hours=settings.PARTNER_SECRET_OVERLAP_HOURS)
+
+
 def partner_secret_overlap_check(*, valid_until: datetime, now: datetime | None = None) -> None:
     """Raise ValidationError when a rotation's previous secret would work past SECRET_OVERLAP_MAX."""
     if valid_until > (now or timezone.now()) + SECRET_OVERLAP_MAX:
@@ -106,7 +111,7 @@ def partner_secret_issue(*, partner: Partner, secret: str | None = None, valid_u
     elif len(secret) < SECRET_MIN_LENGTH:
         raise ValidationError(_("A partner's secret is at least %(count)d characters.") % {"count": SECRET_MIN_LENGTH})
     if valid_until is None:
-        valid_until = now + timedelta(hours=settings.PARTNER_SECRET_OVERLAP_HOURS)
+        valid_until = partner_secret_overlap_end(now=now)
     partner_secret_overlap_check(valid_until=valid_until, now=now)
     hashed = digest(secret)
     with transaction.atomic():

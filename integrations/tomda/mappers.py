@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
+from backoffice.days import BEIJING
 from chargers.models import ConnectorStatus, CurrentType, EventSource, EventState
 from chargers.vendor import ChargerInfo, ChargeStrategy, ConnectorInfo, SessionState
 from integrations.values import (
     AMOUNT_FEN_MAX,
     ENERGY_WH_MAX,
     SESSION_SECONDS_MAX,
+    WALL_TIME_FORMAT,
     MappingError,
     integer,
     moment_checked,
     shown,
     text,
+    wall_time,
 )
 from orders.models import CloseReason, OrderStatus
 from tariffs.models import VehicleKind
 
 from . import constants as c
-
-BEIJING = ZoneInfo("Asia/Shanghai")
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-WALL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 # Appendix 2: charger and connector status.
 DEVICE_STATUS = {
@@ -134,20 +131,8 @@ STRATEGIES_BY_KIND = {
 }
 
 
-def wall_time(value) -> datetime:
-    """Tomda's local `yyyy-MM-dd HH:mm:ss` as an aware datetime; ValueError when it is not one.
-
-    Exactly that form, two digits a field (strptime alone would take `2026-1-3 9:31:00`), as the schema's
-    pattern says.
-    """
-    text = str(value)
-    if not WALL_TIME.fullmatch(text):
-        raise ValueError(f"{text!r} is not of the form yyyy-MM-dd HH:mm:ss")
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING)
-
-
 def parse_time(value, *, field: str, around: datetime | None = None) -> datetime:
-    """Tomda's local time (`wall_time`), within the window around `around` (now); else MappingError."""
+    """Tomda's local time (`values.wall_time`), within the window around `around` (now); else MappingError."""
     try:
         moment = wall_time(value)
     except ValueError as exc:
@@ -159,7 +144,7 @@ def parse_time(value, *, field: str, around: datetime | None = None) -> datetime
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(BEIJING).strftime(TIME_FORMAT)
+    return moment.astimezone(BEIJING).strftime(WALL_TIME_FORMAT)
 
 
 # No charger has more guns than this; a larger number is a garbled push.

@@ -228,7 +228,7 @@ def _push_time(envelope: Envelope) -> datetime | None:
     if not envelope.time:
         return None
     try:
-        moment = mappers.wall_time(envelope.time)
+        moment = values.wall_time(envelope.time)
     except ValueError:
         return None
     return _read(values.moment_checked, moment, field="time", around=envelope.received_at)

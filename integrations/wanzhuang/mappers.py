@@ -152,7 +152,7 @@ def unix_or_none(value) -> datetime | None:
     """A Unix time in seconds from one of Wanzhuang's answers (a log entry, a port), None when it is not one."""
     try:
         seconds = int(str(value))
-        return datetime.fromtimestamp(seconds, UTC) if 0 < seconds < 4_102_444_800 else None
+        return datetime.fromtimestamp(seconds, UTC) if 0 < seconds < values.UNIX_SECONDS_MAX else None
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 
@@ -282,7 +282,7 @@ def order_no_of(charge_id, field: str = "charge_id") -> str:
 
 def unix_time(content: dict, field: str, *, around: datetime | None = None) -> datetime:
     """A Unix time in seconds, inside the window around `around`."""
-    seconds = values.integer(content, field, maximum=4_102_444_800)  # 2100-01-01
+    seconds = values.integer(content, field, maximum=values.UNIX_SECONDS_MAX)
     return values.moment_checked(datetime.fromtimestamp(seconds, UTC), field=field, around=around)
 
 

@@ -59,8 +59,6 @@ MAX_SESSION = timedelta(seconds=values.SESSION_SECONDS_MAX)
 # A swipe is a driver at the port now: one signed longer ago than this, or applied later than this after we
 # received it (a backlog, a retry, a replay), starts nothing; whoever is at the port then is not the card's.
 SWIPE_MAX_AGE = timedelta(minutes=5)
-# The latest `timestamp` (Unix seconds) a callback may carry: 2100-01-01.
-TIMESTAMP_MAX = 4_102_444_800
 
 
 # --- typed callbacks -----------------------------------------------------------------------------------
@@ -199,7 +197,7 @@ def _finish_order(fields: dict, received_at: datetime | None) -> FinishOrder:
 def _card_swipe(fields: dict, received_at: datetime | None) -> CardSwipe:
     serial, port = _device(fields)
     if fields.get("timestamp") and received_at is not None:
-        signed_at = _read(values.integer, fields, "timestamp", maximum=TIMESTAMP_MAX)
+        signed_at = _read(values.integer, fields, "timestamp", maximum=values.UNIX_SECONDS_MAX)
         age = abs(received_at.timestamp() - signed_at)
         if age > SWIPE_MAX_AGE.total_seconds():
             raise InboundRejected(
@@ -252,7 +250,7 @@ def callback_read(kind: str, fields: dict, *, received_at: datetime | None = Non
         )
     try:
         # Signed and, but for a swipe, not read; still Unix seconds when sent, or the callback is not Wanzhuang's.
-        _read(values.integer, fields, "timestamp", default=0, maximum=TIMESTAMP_MAX)
+        _read(values.integer, fields, "timestamp", default=0, maximum=values.UNIX_SECONDS_MAX)
         return reader(fields, received_at)
     except InboundRejected as exc:
         exc.kind = kind

@@ -55,6 +55,8 @@ GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.pushkit import percentile  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/charging_bench_partner"
 API = "/api/partner/v1/"
 FIRST_STEP = 100
@@ -513,12 +515,6 @@ def python_client(paths: list[str], base: str, threads: int, start_at: float, en
     for thread in running:
         thread.join()
     queue.put((latencies, bad[0]))
-
-
-def percentile(ordered: list[float], fraction: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def python_run(base: str, paths: list[str], concurrency: int, seconds: float, children: list) -> dict:

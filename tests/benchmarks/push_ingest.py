@@ -47,6 +47,7 @@ from tests.benchmarks.pushkit import (  # noqa: E402
     recreate_databases,
     serve,
     sessions_build,
+    statuses,
 )
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/charging_bench"
@@ -69,14 +70,6 @@ def stored() -> int:
     from integrations.models import InboundMessage
 
     return InboundMessage.objects.count()
-
-
-def statuses() -> dict[str, int]:
-    from django.db.models import Count
-
-    from integrations.models import InboundMessage
-
-    return dict(InboundMessage.objects.values_list("status").annotate(n=Count("id")).order_by())
 
 
 def samples() -> int:

@@ -109,6 +109,22 @@ def recreate_databases(url: str, names: list[str], drop_only: bool = False) -> N
                 admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The value at `fraction` of `ordered` (sorted); NaN when there is none."""
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def statuses() -> dict[str, int]:
+    """How many stored pushes are in each status (Django set up)."""
+    from django.db.models import Count
+
+    from integrations.models import InboundMessage
+
+    return dict(InboundMessage.objects.values_list("status").annotate(n=Count("id")).order_by())
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -52,12 +52,14 @@ from tests.benchmarks.pushkit import (  # noqa: E402
     PYTHON,
     ROOT,
     Processes,
+    percentile,
     postgres_only,
     production_env,
     pushes_send,
     recreate_databases,
     serve,
     sessions_build,
+    statuses,
     wrk,
 )
 
@@ -110,14 +112,6 @@ def backlog() -> tuple[int, float | None]:
                        "FROM integrations_inboundmessage WHERE status = 'received'")
         count, oldest = cursor.fetchone()
     return count, None if oldest is None else float(oldest)
-
-
-def outcomes() -> dict[str, int]:
-    from django.db.models import Count
-
-    from integrations.models import InboundMessage
-
-    return dict(InboundMessage.objects.values_list("status").annotate(n=Count("id")).order_by())
 
 
 class Sampler(threading.Thread):
@@ -189,12 +183,6 @@ def poll(base: str, partner: dict, rate: float, stop: threading.Event, polls: Po
             polls.timeouts += timed_out
         due += interval
         stop.wait(max(0.0, due - time.monotonic()))
-
-
-def percentile(ordered: list[float], fraction: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 # --- the run ---------------------------------------------------------------------------------------------------
@@ -322,7 +310,7 @@ def main():
             verdict = "met" if drained <= TARGET_DRAIN_SECONDS else "MISSED"
             print(f"  after the load     empty {drained:.1f} s after the pushes stopped (target within "
                   f"{TARGET_DRAIN_SECONDS} s: {verdict})")
-        print(f"  stored pushes      {', '.join(f'{status} {n}' for status, n in sorted(outcomes().items()))}")
+        print(f"  stored pushes      {', '.join(f'{status} {n}' for status, n in sorted(statuses().items()))}")
         for process in list(processes.running):
             if process.poll() is not None:
                 print(f"WARNING: {process.name} exited with {process.returncode}; see {process.log}")

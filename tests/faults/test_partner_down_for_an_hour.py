@@ -23,6 +23,7 @@ from integrations.models import DeliveryAttempt, DeliveryStatus, OutboundDeliver
 from integrations.outbox import deliveries_sweep
 from integrations.partner.simulator import CallbackReceiver
 from integrations.partnerkit.callbacks import order_callback_start
+from integrations.simulation import SimClock
 from orders.models import CloseReason, Order, OrderStatus, SettlementSource
 from orders.services import Progress, Settlement, order_settle, orders_progress_record
 
@@ -33,24 +34,11 @@ OUTAGE = dt.timedelta(hours=1)
 MINUTE = dt.timedelta(minutes=1)
 
 
-class Clock:
-    """Our clock (`django.utils.timezone.now`), moved by the test. Column defaults (`default=timezone.now`) keep the
-    wall clock, on which the whole hour passes in seconds: a row's `created_at` reads as the start of the hour."""
-
-    def __init__(self, start: dt.datetime):
-        self.moment = start
-
-    def now(self) -> dt.datetime:
-        return self.moment
-
-    def advance(self, step: dt.timedelta) -> dt.datetime:
-        self.moment += step
-        return self.moment
-
-
 @pytest.fixture
 def clock(monkeypatch):
-    running = Clock(timezone.now())
+    """Our clock (`django.utils.timezone.now`), moved by the test. Column defaults (`default=timezone.now`) keep the
+    wall clock, on which the whole hour passes in seconds: a row's `created_at` reads as the start of the hour."""
+    running = SimClock(timezone.now())
     monkeypatch.setattr(timezone, "now", running.now)
     return running
 
@@ -100,7 +88,7 @@ def test_callbacks_written_while_the_partner_is_down_for_an_hour_arrive_once_eac
     ended = sessions[::2]
     minute = 0
     while clock.now() < outage_ends:
-        now = clock.advance(MINUTE)
+        now = clock.advance(MINUTE.total_seconds())
         minute += 1
         for order in sessions:
             if order in ended and minute == 45:
@@ -127,7 +115,7 @@ def test_callbacks_written_while_the_partner_is_down_for_an_hour_arrive_once_eac
     receiver.up()
     while OutboundDelivery.objects.filter(status=DeliveryStatus.PENDING).exists():
         assert clock.now() < outage_ends + dt.timedelta(hours=4), "deliveries still waiting four hours on"
-        deliveries_sweep(now=clock.advance(MINUTE))
+        deliveries_sweep(now=clock.advance(MINUTE.total_seconds()))
 
     # Then the partner has every callback exactly once, each order's in the order written
     for order_no, deliveries in written.items():

@@ -322,6 +322,19 @@ def test_a_long_session_shows_an_evenly_thinned_curve_and_links_to_all_samples(c
     assert "250 samples, 100 of them evenly spaced below" in english
 
 
+def test_the_samples_list_searched_by_an_order_number_shows_that_orders_samples_only(client, finance):
+    client.force_login(finance)
+    order = OrderFactory()
+    mine = OrderSampleFactory.create_batch(2, order=order)
+    OrderSampleFactory(order=OrderFactory())
+
+    found = client.get(SAMPLES, {"q": f" {order.order_no} "})
+    unknown = client.get(SAMPLES, {"q": "20991231000000000000"})
+
+    assert listed(found) == {sample.pk for sample in mine}
+    assert listed(unknown) == set()
+
+
 def test_partner_is_editable_by_a_superuser(client, superuser):
     client.force_login(superuser)
 

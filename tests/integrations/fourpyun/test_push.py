@@ -12,11 +12,13 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.days import BEIJING
 from integrations.fourpyun.models import ReportKind, StatusReport
-from integrations.fourpyun.protocol import BEIJING, TIME_FORMAT, push_parse
+from integrations.fourpyun.protocol import push_parse
 from integrations.fourpyun.signing import form_sign
 from integrations.inbox import inbound_replay, inbox_drain
 from integrations.models import Counterparty, InboundMessage, InboundStatus, RejectReason, Verification
+from integrations.values import WALL_TIME_FORMAT as TIME_FORMAT
 from orders.models import OrderStatus
 from tests.chargers.factories import ChargerFactory, ConnectorFactory
 from tests.orders.factories import OrderFactory
